@@ -1,0 +1,88 @@
+"""Named starting configurations, in one table.
+
+Each preset is a description plus the settings it changes from the defaults in
+:mod:`ganforge.config`. ``ganforge presets`` lists them; ``--preset NAME`` starts from one and
+``--set section.key=value`` adjusts it.
+"""
+
+from __future__ import annotations
+
+from ganforge.config import Config
+from ganforge.errors import unknown_name
+
+_MLP_2D = {
+    "model.arch": "mlp", "model.z_dim": 2, "model.g_width": 128, "model.g_depth": 3,
+    "model.d_width": 128, "model.d_depth": 3, "optim.lr_g": 1e-3, "optim.lr_d": 1e-3,
+    "optim.beta1": 0.5, "optim.beta2": 0.999, "train.batch_size": 256, "train.log_every": 10,
+    "train.sample_every": 500, "train.checkpoint_every": 1000,
+}
+
+_DCGAN_MNIST = {
+    "data.name": "mnist", "model.arch": "dcgan", "model.z_dim": 64, "model.g_channels": 32,
+    "model.d_channels": 32, "optim.lr_g": 2e-4, "optim.lr_d": 2e-4, "optim.beta1": 0.5,
+    "optim.ema": 0.999, "train.batch_size": 64, "train.steps": 5000, "train.log_every": 20,
+    "train.sample_every": 1000, "train.checkpoint_every": 1000,
+}
+
+# name -> (one-line description, overrides of the defaults)
+PRESETS: dict[str, tuple[str, dict]] = {
+    "ring8": (
+        "8 Gaussians on a circle of radius 1, std 0.01 (PacGAN benchmark); MLP G and D",
+        {**_MLP_2D, "data.name": "ring8", "train.steps": 3000},
+    ),
+    "grid25": (
+        "25 Gaussians on a 5x5 grid, spacing 2, std 0.05 (PacGAN benchmark); MLP G and D",
+        {**_MLP_2D, "data.name": "grid25", "model.z_dim": 8, "train.steps": 4000},
+    ),
+    "spiral": (
+        "points along a two-turn spiral; MLP G and D",
+        {**_MLP_2D, "data.name": "spiral", "train.steps": 3000},
+    ),
+    "moons": (
+        "scikit-learn's two interleaving half circles; MLP G and D",
+        {**_MLP_2D, "data.name": "moons", "train.steps": 3000},
+    ),
+    "digits": (
+        "scikit-learn's bundled 8x8 handwritten digits (no download); small DCGAN, the demo",
+        {
+            "data.name": "digits", "model.arch": "dcgan", "model.z_dim": 32,
+            "model.g_channels": 32, "model.d_channels": 32, "optim.lr_g": 5e-4,
+            "optim.lr_d": 5e-4, "optim.beta1": 0.5, "optim.ema": 0.99, "train.batch_size": 64,
+            "train.steps": 1500, "train.log_every": 10, "train.sample_every": 250,
+            "train.checkpoint_every": 500,
+        },
+    ),
+    "mnist-dcgan": (
+        "MNIST 28x28, DCGAN with the non-saturating loss and EMA of G",
+        dict(_DCGAN_MNIST),
+    ),
+    "mnist-cgan": (
+        "MNIST 28x28, class-conditional DCGAN (embedding in G, projection D); sample by --class",
+        {**_DCGAN_MNIST, "model.conditional": True},
+    ),
+    "fashion-dcgan": (
+        "Fashion-MNIST 28x28, DCGAN with the non-saturating loss and EMA of G",
+        {**_DCGAN_MNIST, "data.name": "fashion-mnist"},
+    ),
+    "fashion-wgan-gp": (
+        "Fashion-MNIST 28x28, DCGAN critic trained as WGAN-GP (5 critic steps, lambda 10)",
+        {
+            **_DCGAN_MNIST, "data.name": "fashion-mnist", "loss.name": "wgan-gp",
+            "loss.gp_weight": 10.0, "train.d_steps": 5, "optim.lr_g": 1e-4, "optim.lr_d": 1e-4,
+            "optim.beta1": 0.0, "optim.beta2": 0.9,
+        },
+    ),
+}
+
+
+def preset_names() -> list[str]:
+    return list(PRESETS)
+
+
+def load_preset(name: str) -> Config:
+    """The configuration of preset ``name`` (an error listing the valid names if unknown)."""
+    if name not in PRESETS:
+        raise unknown_name("preset", name, PRESETS)
+    description, overrides = PRESETS[name]
+    cfg = Config(preset=name, description=description).with_overrides(overrides)
+    return cfg
