@@ -1,0 +1,54 @@
+"""The ``ganforge`` command: argument parsing only.
+
+Each subcommand lives in its own module under :mod:`ganforge.commands`, which exposes
+``add_parser(subparsers)``; the parser it adds sets ``func`` to a function taking the parsed
+arguments and returning an exit code. User mistakes raise :class:`~ganforge.errors.GanforgeError`
+and are printed here on one line, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ganforge.errors import GanforgeError
+
+# One line per subcommand module, in the order `ganforge --help` lists them.
+COMMAND_MODULES = [
+    "ganforge.commands.train",
+    "ganforge.commands.sample",
+    "ganforge.commands.presets",
+    # "ganforge.commands.data",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as argparse does, but naming the program
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ganforge", description="Train, watch, trust and use GANs.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GanforgeError as e:
+        print(f"ganforge: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ganforge: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

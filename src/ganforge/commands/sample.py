@@ -1,0 +1,66 @@
+"""``ganforge sample``: draw samples from a trained run as a PNG grid, .npy or .pt file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganforge.data import PointDistribution
+from ganforge.engine import Trainer
+from ganforge.engine.rundir import read_run_config, run_checkpoint
+from ganforge.errors import ConfigError, RunDirError
+
+FORMATS = (".png", ".npy", ".pt")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sample", help="draw samples from a trained run",
+                       description="Draw samples from a run's latest checkpoint (EMA generator when it has one).")
+    p.add_argument("run", metavar="RUN", help="run directory")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--out", required=True, help="output file: .png (grid or scatter), .npy or .pt (raw samples)")
+    p.add_argument("--class", dest="label", type=int, help="class to sample (conditional models)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latent noise (default 0)")
+    p.add_argument("--no-ema", action="store_true", help="use G itself rather than its moving average")
+    p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    out = Path(args.out)
+    if out.suffix.lower() not in FORMATS:
+        raise ConfigError(f"--out {out.name!r}: unsupported format; accepted: {', '.join(FORMATS)}")
+    if out.exists() and not args.overwrite:
+        raise RunDirError(f"{out} already exists; use --overwrite to replace it")
+    if args.n < 1:
+        raise ConfigError(f"-n must be >= 1, got {args.n}")
+    read_run_config(args.run)  # a clear error when RUN is not a run directory
+    trainer = Trainer.from_checkpoint(run_checkpoint(args.run), overrides={"train.progress": False})
+    gen = torch.Generator(trainer.device).manual_seed(args.seed)
+    samples = trainer.generate(args.n, labels=args.label, ema=not args.no_ema, generator=gen)
+    save_samples(samples, out, trainer)
+    print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+def save_samples(samples: torch.Tensor, out: Path, trainer: Trainer) -> None:
+    """Write samples atomically in the format the file extension names."""
+    from ganforge.viz import save_image_grid, save_scatter
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp{suffix}")
+    if suffix == ".npy":
+        np.save(tmp, samples.numpy())
+    elif suffix == ".pt":
+        torch.save(samples, tmp)
+    elif isinstance(trainer.data, PointDistribution):
+        real = trainer.data.sample(len(samples), torch.Generator().manual_seed(0))
+        save_scatter(real, samples, tmp, title=f"{trainer.cfg.data.name}: {len(samples)} samples",
+                     centers=trainer.data.centers)
+    else:
+        save_image_grid(samples, tmp, scale=2)
+    os.replace(tmp, out)

@@ -1,0 +1,35 @@
+"""Data: point distributions with known modes, and image datasets decoded once into tensors."""
+
+from __future__ import annotations
+
+from ganforge.config import DataConfig
+from ganforge.data.base import ImageDataset
+from ganforge.data.mixtures import POINT_DATASETS, PointDistribution, make_distribution
+
+__all__ = ["DATASETS", "ImageDataset", "PointDistribution", "load_dataset", "dataset_names"]
+
+
+def dataset_names() -> dict[str, str]:
+    """Every dataset name with its one-line description."""
+    from ganforge.data.images import IMAGE_DATASETS
+
+    return {**POINT_DATASETS, **IMAGE_DATASETS}
+
+
+def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
+    """The dataset or point distribution that ``cfg`` names."""
+    if cfg.name in POINT_DATASETS:
+        return make_distribution(cfg.name, cfg.path, cfg.noise_std)
+    from ganforge.data.images import IMAGE_DATASETS, load_image_dataset
+
+    if cfg.name in IMAGE_DATASETS:
+        return load_image_dataset(cfg)
+    from ganforge.errors import DataError
+
+    raise DataError(f"unknown dataset {cfg.name!r}; valid datasets: {', '.join(dataset_names())}")
+
+
+def __getattr__(name):
+    if name == "DATASETS":
+        return dataset_names()
+    raise AttributeError(name)

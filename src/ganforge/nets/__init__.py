@@ -1,0 +1,44 @@
+"""Network families. :func:`build_networks` makes the G and D that a model configuration describes."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ganforge.config import ModelConfig
+from ganforge.errors import ConfigError, unknown_name
+from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
+
+ARCHITECTURES = {
+    "mlp": "multi-layer perceptrons for point data (1D, 2D, N-D)",
+    "dcgan": "DCGAN convolutional G and D for square images (resolution and channels are parameters)",
+}
+
+
+def build_networks(m: ModelConfig, data_shape: tuple[int, ...], n_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for data whose single-sample shape is ``data_shape``: (dim,) for points, (C, H, W) for images."""
+    if m.arch not in ARCHITECTURES:
+        raise unknown_name("architecture", m.arch, ARCHITECTURES)
+    if m.noise not in ("gaussian", "uniform"):
+        raise ConfigError(f"unknown model.noise {m.noise!r}; valid: gaussian, uniform")
+    for key in ("z_dim", "g_width", "g_depth", "d_width", "d_depth", "g_channels", "d_channels", "pack"):
+        if getattr(m, key) < 1 and not (key.endswith("depth") and getattr(m, key) == 0):
+            raise ConfigError(f"model.{key} must be >= 1, got {getattr(m, key)}")
+    classes = n_classes if m.conditional else 0
+    if m.conditional and classes < 1:
+        raise ConfigError("model.conditional needs a labelled dataset (or model.n_classes >= 1)")
+    if m.conditional and m.pack > 1:
+        raise ConfigError("model.conditional and model.pack > 1 cannot be combined")
+    if m.arch == "mlp":
+        if len(data_shape) != 1:
+            raise ConfigError(f"model.arch 'mlp' is for point data; this data has shape {tuple(data_shape)}, use 'dcgan'")
+        dim = data_shape[0]
+        G = MLPGenerator(m.z_dim, dim, m.g_width, m.g_depth, m.activation, classes)
+        D = MLPDiscriminator(dim, m.d_width, m.d_depth, m.activation, m.d_maxout, m.spectral_norm, m.pack, classes)
+        return G, D
+    if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
+        raise ConfigError(f"model.arch 'dcgan' needs square images; this data has shape {tuple(data_shape)}")
+    c, r = data_shape[0], data_shape[1]
+    G = DCGANGenerator(m.z_dim, c, r, m.g_channels, classes)
+    D = DCGANDiscriminator(c, r, m.d_channels, m.spectral_norm, m.pack, classes)
+    return G, D

@@ -1,0 +1,67 @@
+"""The few layers shared by the network families."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from ganforge.errors import unknown_name
+
+ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(),
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "tanh": lambda: nn.Tanh(),
+    "elu": lambda: nn.ELU(),
+    "gelu": lambda: nn.GELU(),
+}
+
+
+def activation(name: str) -> nn.Module:
+    if name not in ACTIVATIONS:
+        raise unknown_name("activation", name, ACTIVATIONS)
+    return ACTIVATIONS[name]()
+
+
+def maybe_sn(layer: nn.Module, enabled: bool) -> nn.Module:
+    """Wrap ``layer`` in spectral normalisation (Miyato et al. 2018) when ``enabled``."""
+    return spectral_norm(layer) if enabled else layer
+
+
+class Maxout(nn.Module):
+    """Maxout unit (Goodfellow et al. 2013): a linear layer with ``pieces`` outputs per unit, max over them.
+
+    PacGAN's 2D experiments use maxout discriminators (Lin et al. 2018).
+    """
+
+    def __init__(self, d_in: int, d_out: int, pieces: int, sn: bool = False):
+        super().__init__()
+        self.pieces = pieces
+        self.linear = maybe_sn(nn.Linear(d_in, d_out * pieces), sn)
+
+    def forward(self, x):
+        h = self.linear(x)  # (B, d_out * pieces)
+        return h.view(h.shape[0], -1, self.pieces).amax(dim=2)  # (B, d_out)
+
+
+def pack(x: torch.Tensor, k: int) -> torch.Tensor:
+    """PacGAN packing (Lin et al. 2018): join k consecutive samples into one D input along dim 1.
+
+    (B, F) -> (B/k, k*F); (B, C, H, W) -> (B/k, k*C, H, W).
+    """
+    if k == 1:
+        return x
+    if x.shape[0] % k:
+        raise ValueError(f"batch of {x.shape[0]} is not divisible by the packing degree {k}")
+    return x.reshape(x.shape[0] // k, k * x.shape[1], *x.shape[2:])
+
+
+class ProjectionHead(nn.Module):
+    """Projection discriminator output (Miyato & Koyama 2018): psi(h) + <embed(y), h>."""
+
+    def __init__(self, features: int, n_classes: int, sn: bool):
+        super().__init__()
+        self.embed = maybe_sn(nn.Embedding(n_classes, features), sn)
+
+    def forward(self, h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return (self.embed(labels) * h).sum(dim=1)  # (B,)

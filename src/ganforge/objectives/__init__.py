@@ -1,0 +1,15 @@
+"""Objectives (pure functions of logits) and gradient regularisers."""
+
+from ganforge.objectives.losses import (
+    EQUILIBRIUM_VALUE,
+    OBJECTIVES,
+    Objective,
+    get_objective,
+    minimax_value,
+)
+from ganforge.objectives.regularizers import gradient_penalty, r1_penalty
+
+__all__ = [
+    "EQUILIBRIUM_VALUE", "OBJECTIVES", "Objective", "get_objective", "minimax_value",
+    "gradient_penalty", "r1_penalty",
+]
