@@ -19,7 +19,8 @@ COMMAND_MODULES = [
     "ganforge.commands.train",
     "ganforge.commands.sample",
     "ganforge.commands.presets",
-    # "ganforge.commands.data",
+    "ganforge.commands.lab",
+    "ganforge.commands.data",
 ]
 
 
