@@ -35,8 +35,12 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> n
     return grid.permute(1, 2, 0).numpy()  # (H_total, W_total, C)
 
 
-def save_image_grid(images: torch.Tensor, path, nrow: int | None = None, scale: int = 1) -> Path:
-    """Write images (N, C, H, W) in [-1, 1] as one PNG grid, enlarged ``scale`` times (nearest)."""
+def save_image_grid(images: torch.Tensor, path, nrow: int | None = None, scale: int | None = None) -> Path:
+    """Write images (N, C, H, W) in [-1, 1] as one PNG grid, enlarged ``scale`` times (nearest).
+
+    The default scale makes each image at least 56 pixels wide, so 8x8 digits stay readable.
+    """
+    scale = scale or max(1, -(-56 // images.shape[-1]))
     arr = image_grid(images, nrow)
     img = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
     if scale > 1:

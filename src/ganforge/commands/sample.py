@@ -62,5 +62,5 @@ def save_samples(samples: torch.Tensor, out: Path, trainer: Trainer) -> None:
         save_scatter(real, samples, tmp, title=f"{trainer.cfg.data.name}: {len(samples)} samples",
                      centers=trainer.data.centers)
     else:
-        save_image_grid(samples, tmp, scale=2)
+        save_image_grid(samples, tmp)
     os.replace(tmp, out)

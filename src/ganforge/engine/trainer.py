@@ -441,8 +441,8 @@ class Trainer:
             per = max(1, n // self.n_classes)
             labels = torch.arange(self.n_classes).repeat_interleave(per)
             images = self.generate(len(labels), labels=labels, generator=fixed)
-            return save_image_grid(images, path, nrow=per, scale=2)
-        return save_image_grid(self.generate(n, generator=fixed), path, scale=2)
+            return save_image_grid(images, path, nrow=per)
+        return save_image_grid(self.generate(n, generator=fixed), path)
 
     def _open_tensorboard(self) -> None:
         if not self.cfg.train.tensorboard or self._tb is not None:
