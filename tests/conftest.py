@@ -16,6 +16,13 @@ import torch
 torch.set_num_threads(1)  # deterministic and fair on a 2-core machine
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Decoded-dataset caches go to a per-session temporary folder, never the home directory."""
+    if "GANFORGE_CACHE" not in os.environ:
+        monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
 def _required(var: str) -> bool:
     return os.environ.get(var, "") not in ("", "0", "false")
 
