@@ -38,12 +38,12 @@ VARIANTS = [
 ]
 
 
-@pytest.mark.parametrize("arch, loss, variant", list(itertools.product(["mlp", "dcgan"], OBJECTIVES, range(len(VARIANTS)))))
+@pytest.mark.parametrize("arch, loss, variant", list(itertools.product(["mlp", "dcgan", "resnet"], OBJECTIVES, range(len(VARIANTS)))))
 def test_one_round(arch, loss, variant):
     model = dict(VARIANTS[variant])
     if arch == "mlp" and model.pop("conditional", False):
         model["d_maxout"] = 3  # point data has no labels: test the PacGAN maxout D instead
-    dataset = tiny_images() if arch == "dcgan" else None
+    dataset = tiny_images() if arch != "mlp" else None
     cfg = tiny_config(arch, loss, **model)
     trainer = Trainer(cfg, dataset=dataset)
     before_g = [p.clone() for p in trainer.G.parameters()]
@@ -81,3 +81,24 @@ def test_conditional_generation_respects_the_class():
     a = trainer.generate(4, labels=1, z=torch.zeros(4, 4))
     b = trainer.generate(4, labels=2, z=torch.zeros(4, 4))
     assert not torch.allclose(a, b)
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (1, 8, 8), (3, 64, 64)])
+def test_image_families_build_each_resolution(arch, shape):
+    from ganforge.config import ModelConfig
+    from ganforge.nets import build_networks
+
+    G, D = build_networks(ModelConfig(arch=arch, z_dim=4, g_channels=4, d_channels=4, spectral_norm=True), shape)
+    x = G(torch.randn(2, 4))
+    assert x.shape == (2,) + shape and x.abs().max() <= 1
+    assert D(x).shape == (2,)
+
+
+def test_unbuildable_resolution_is_a_clear_error():
+    from ganforge.config import ModelConfig
+    from ganforge.errors import ConfigError
+    from ganforge.nets import build_networks
+
+    with pytest.raises(ConfigError, match="cannot build resolution 30"):
+        build_networks(ModelConfig(arch="dcgan"), (1, 30, 30))

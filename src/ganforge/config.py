@@ -31,7 +31,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    arch: str = "mlp"  # network family: "mlp" or "dcgan"
+    arch: str = "mlp"  # network family: "mlp" (points), "dcgan" or "resnet" (images)
     z_dim: int = 2  # latent dimension
     noise: str = "gaussian"  # latent distribution: "gaussian" (N(0, I)) or "uniform" (U[-1, 1])
     g_width: int = 128  # MLP: hidden units per layer of G
@@ -40,8 +40,8 @@ class ModelConfig:
     d_depth: int = 3  # MLP: hidden layers of D
     activation: str = "relu"  # MLP hidden activation: relu, leaky_relu, tanh, elu, gelu
     d_maxout: int = 0  # MLP: >1 makes D's hidden layers maxout units with this many pieces
-    g_channels: int = 64  # DCGAN: channels of G's last hidden layer (doubled per coarser level)
-    d_channels: int = 64  # DCGAN: channels of D's first layer (doubled per coarser level)
+    g_channels: int = 64  # DCGAN/ResNet: channels of G's last hidden layer (doubled per coarser level)
+    d_channels: int = 64  # DCGAN/ResNet: channels of D's first layer (doubled per coarser level)
     spectral_norm: bool = False  # spectral normalisation on every D layer (Miyato et al. 2018)
     pack: int = 1  # PacGAN packing: D judges this many samples at once (Lin et al. 2018)
     conditional: bool = False  # class-conditional G (embedding) and projection D

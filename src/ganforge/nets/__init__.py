@@ -8,11 +8,14 @@ from ganforge.config import ModelConfig
 from ganforge.errors import ConfigError, unknown_name
 from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganforge.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
 ARCHITECTURES = {
     "mlp": "multi-layer perceptrons for point data (1D, 2D, N-D)",
     "dcgan": "DCGAN convolutional G and D for square images (resolution and channels are parameters)",
+    "resnet": "SNGAN-style residual G and D for square images (use with model.spectral_norm and the hinge loss)",
 }
+_IMAGE_FAMILIES = {"dcgan": (DCGANGenerator, DCGANDiscriminator), "resnet": (ResNetGenerator, ResNetDiscriminator)}
 
 
 def build_networks(m: ModelConfig, data_shape: tuple[int, ...], n_classes: int = 0) -> tuple[nn.Module, nn.Module]:
@@ -31,14 +34,15 @@ def build_networks(m: ModelConfig, data_shape: tuple[int, ...], n_classes: int =
         raise ConfigError("model.conditional and model.pack > 1 cannot be combined")
     if m.arch == "mlp":
         if len(data_shape) != 1:
-            raise ConfigError(f"model.arch 'mlp' is for point data; this data has shape {tuple(data_shape)}, use 'dcgan'")
+            raise ConfigError(f"model.arch 'mlp' is for point data; this data has shape {tuple(data_shape)}, use 'dcgan' or 'resnet'")
         dim = data_shape[0]
         G = MLPGenerator(m.z_dim, dim, m.g_width, m.g_depth, m.activation, classes)
         D = MLPDiscriminator(dim, m.d_width, m.d_depth, m.activation, m.d_maxout, m.spectral_norm, m.pack, classes)
         return G, D
     if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
-        raise ConfigError(f"model.arch 'dcgan' needs square images; this data has shape {tuple(data_shape)}")
+        raise ConfigError(f"model.arch {m.arch!r} needs square images; this data has shape {tuple(data_shape)}")
     c, r = data_shape[0], data_shape[1]
-    G = DCGANGenerator(m.z_dim, c, r, m.g_channels, classes)
-    D = DCGANDiscriminator(c, r, m.d_channels, m.spectral_norm, m.pack, classes)
+    G_class, D_class = _IMAGE_FAMILIES[m.arch]
+    G = G_class(m.z_dim, c, r, m.g_channels, classes)
+    D = D_class(c, r, m.d_channels, m.spectral_norm, m.pack, classes)
     return G, D

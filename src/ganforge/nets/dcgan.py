@@ -1,7 +1,7 @@
 """DCGAN G and D (Radford et al. 2016) for square images; resolution and channels are parameters.
 
-A resolution R is built as base * 2^levels with base in (4, 7, 3, 5, 6): 8 = 4*2, 28 = 7*4,
-32 = 4*8, 64 = 4*16. G starts from a base x base map and doubles it ``levels`` times with
+A resolution R is built as base * 2^levels (see :func:`~ganforge.nets.layers.resolution_levels`).
+G starts from a base x base map and doubles it ``levels`` times with
 transposed convolutions; D halves it back with strided convolutions.
 """
 
@@ -10,19 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganforge.errors import ConfigError
-from ganforge.nets.layers import ProjectionHead, maybe_sn, pack
-
-
-def resolution_levels(resolution: int) -> tuple[int, int]:
-    """(base, levels) with base * 2**levels == resolution and levels >= 1."""
-    for base in (4, 7, 3, 5, 6):
-        ratio, rem = divmod(resolution, base)
-        if rem == 0 and ratio >= 2 and ratio & (ratio - 1) == 0:
-            return base, ratio.bit_length() - 1
-    raise ConfigError(
-        f"DCGAN cannot build resolution {resolution}; use base * 2^k with base in 3..7 and k >= 1 (8, 16, 28, 32, 64, ...)"
-    )
+from ganforge.nets.layers import ProjectionHead, maybe_sn, pack, resolution_levels
 
 
 class DCGANGenerator(nn.Module):

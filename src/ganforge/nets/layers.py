@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ganforge.errors import unknown_name
+from ganforge.errors import ConfigError, unknown_name
 
 ACTIVATIONS = {
     "relu": lambda: nn.ReLU(),
@@ -65,3 +65,17 @@ class ProjectionHead(nn.Module):
 
     def forward(self, h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return (self.embed(labels) * h).sum(dim=1)  # (B,)
+
+
+def resolution_levels(resolution: int) -> tuple[int, int]:
+    """(base, levels) with base * 2**levels == resolution and levels >= 1.
+
+    Bases 4 and 7 cover the usual sizes: 8 = 4*2, 28 = 7*4, 32 = 4*8, 64 = 4*16.
+    """
+    for base in (4, 7, 3, 5, 6):
+        ratio, rem = divmod(resolution, base)
+        if rem == 0 and ratio >= 2 and ratio & (ratio - 1) == 0:
+            return base, ratio.bit_length() - 1
+    raise ConfigError(
+        f"convolutional nets cannot build resolution {resolution}; use base * 2^k with base in 3..7 and k >= 1 (8, 16, 28, 32, 64, ...)"
+    )
