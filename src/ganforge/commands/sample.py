@@ -10,6 +10,7 @@ import torch
 
 from ganforge.data import PointDistribution
 from ganforge.engine import Trainer
+from ganforge.engine.latent import lerp, slerp
 from ganforge.engine.rundir import read_run_config, run_checkpoint
 from ganforge.errors import ConfigError, RunDirError
 
@@ -25,6 +26,10 @@ def add_parser(sub) -> None:
     p.add_argument("--class", dest="label", type=int, help="class to sample (conditional models)")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent noise (default 0)")
     p.add_argument("--no-ema", action="store_true", help="use G itself rather than its moving average")
+    p.add_argument("--interpolate", type=int, metavar="STEPS",
+                   help="image sheet of -n latent walks, each STEPS images from one random z to another")
+    p.add_argument("--sheet", action="store_true",
+                   help="class-conditional sheet: one row per class, -n samples per row (conditional models)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=run)
 
@@ -40,13 +45,42 @@ def run(args) -> int:
     read_run_config(args.run)  # a clear error when RUN is not a run directory
     trainer = Trainer.from_checkpoint(run_checkpoint(args.run), overrides={"train.progress": False})
     gen = torch.Generator(trainer.device).manual_seed(args.seed)
-    samples = trainer.generate(args.n, labels=args.label, ema=not args.no_ema, generator=gen)
-    save_samples(samples, out, trainer)
-    print(f"wrote {args.n} samples to {out}")
+    nrow = None
+    if args.interpolate is not None:
+        samples, nrow = interpolation_sheet(trainer, args.n, args.interpolate, args.label, not args.no_ema, gen)
+    elif args.sheet:
+        samples, nrow = class_sheet(trainer, args.n, not args.no_ema, gen)
+    else:
+        samples = trainer.generate(args.n, labels=args.label, ema=not args.no_ema, generator=gen)
+    save_samples(samples, out, trainer, nrow)
+    print(f"wrote {len(samples)} samples to {out}")
     return 0
 
 
-def save_samples(samples: torch.Tensor, out: Path, trainer: Trainer) -> None:
+def interpolation_sheet(trainer: Trainer, walks: int, steps: int, label, ema: bool, gen) -> tuple[torch.Tensor, int]:
+    """(walks * steps) images: row i walks from one random latent to another in ``steps`` steps."""
+    if steps < 2:
+        raise ConfigError(f"--interpolate needs at least 2 steps, got {steps}")
+    a, b = trainer.sample_z(walks, gen), trainer.sample_z(walks, gen)
+    t = torch.linspace(0, 1, steps, device=a.device)
+    walk = lerp if trainer.cfg.model.noise == "uniform" else slerp
+    z = walk(a, b, t).reshape(walks * steps, -1)  # (walks * steps, z_dim), row-major: one walk per row
+    labels = None
+    if trainer.cfg.model.conditional:
+        labels = (torch.full((walks,), label) if label is not None else trainer.sample_labels(walks, gen).cpu())
+        labels = labels.repeat_interleave(steps)  # each walk keeps its class
+    return trainer.generate(len(z), labels=labels, ema=ema, z=z), steps
+
+
+def class_sheet(trainer: Trainer, per_class: int, ema: bool, gen) -> tuple[torch.Tensor, int]:
+    """One row per class with ``per_class`` samples each."""
+    if not trainer.cfg.model.conditional:
+        raise ConfigError("--sheet needs a conditional model (model.conditional=true)")
+    labels = torch.arange(trainer.n_classes).repeat_interleave(per_class)
+    return trainer.generate(len(labels), labels=labels, ema=ema, generator=gen), per_class
+
+
+def save_samples(samples: torch.Tensor, out: Path, trainer: Trainer, nrow: int | None = None) -> None:
     """Write samples atomically in the format the file extension names."""
     from ganforge.viz import save_image_grid, save_scatter
 
@@ -62,5 +96,5 @@ def save_samples(samples: torch.Tensor, out: Path, trainer: Trainer) -> None:
         save_scatter(real, samples, tmp, title=f"{trainer.cfg.data.name}: {len(samples)} samples",
                      centers=trainer.data.centers)
     else:
-        save_image_grid(samples, tmp)
+        save_image_grid(samples, tmp, nrow=nrow)
     os.replace(tmp, out)
