@@ -65,19 +65,24 @@ def run(args) -> int:
             print(f"run {run_dir} is already at round {trainer.step_count} (>= {cfg.train.steps}); "
                   f"give --steps N with N larger to continue", file=sys.stderr)
             return 0
-        write_config(trainer.run_dir, cfg)
-        print(f"resuming {run_dir} from round {trainer.step_count} to {cfg.train.steps}", file=sys.stderr)
+        if trainer.dist.is_main:
+            write_config(trainer.run_dir, cfg)
+            print(f"resuming {run_dir} from round {trainer.step_count} to {cfg.train.steps}", file=sys.stderr)
     else:
         run_dir = args.out or f"runs/{cfg.preset or 'run'}"
         # build everything before touching the disk, so a bad setting leaves no directory behind
         trainer = Trainer(cfg, run_dir=None)
-        create_run_dir(run_dir, cfg, overwrite=args.overwrite)
+        if trainer.dist.is_main:
+            create_run_dir(run_dir, cfg, overwrite=args.overwrite)
+            trainer.callbacks = _callbacks(run_dir, cfg, not args.no_report)
+            procs = f" x {trainer.dist.world} processes" if trainer.dist.world > 1 else ""
+            print(f"training {cfg.preset or 'custom'} on {trainer.device}{procs} for {cfg.train.steps} rounds "
+                  f"into {run_dir}", file=sys.stderr)
+        trainer.dist.barrier()  # the other ranks wait until the run directory exists
         trainer.run_dir = Path(run_dir)
-        trainer.callbacks = _callbacks(run_dir, cfg, not args.no_report)
-        print(f"training {cfg.preset or 'custom'} on {trainer.device} for {cfg.train.steps} rounds into {run_dir}",
-              file=sys.stderr)
     trainer.run()
-    print(summary(trainer))
+    if trainer.dist.is_main:
+        print(summary(trainer))
     return 0
 
 

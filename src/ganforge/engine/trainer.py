@@ -28,6 +28,7 @@ from ganforge.data import ImageDataset, PointDistribution, load_dataset
 from ganforge.engine import checkpoint as ckpt
 from ganforge.engine.batches import make_stream
 from ganforge.engine.device import select_device
+from ganforge.engine import distributed
 from ganforge.engine.stats import RunningMeans, StatsCollector, json_safe, report
 from ganforge.errors import CheckpointError, ConfigError, TrainingDiverged, unknown_name
 from ganforge.nets import build_networks
@@ -83,11 +84,15 @@ class Trainer:
         for key in ("steps", "batch_size", "d_steps"):
             if getattr(t, key) < 1:
                 raise ConfigError(f"train.{key} must be >= 1, got {getattr(t, key)}")
-        if t.batch_size % cfg.model.pack:
-            raise ConfigError(f"train.batch_size ({t.batch_size}) must be divisible by model.pack ({cfg.model.pack})")
         self.device = select_device(t.device)
+        self.dist = distributed.setup(self.device)
+        self.callbacks = list(callbacks) if self.dist.is_main else []
+        if self.dist.world > 1 and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        if t.batch_size % (cfg.model.pack * self.dist.world):
+            raise ConfigError(f"train.batch_size ({t.batch_size}) must be divisible by model.pack ({cfg.model.pack})"
+                              f" times the number of processes ({self.dist.world})")
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.callbacks = list(callbacks)
 
         torch.manual_seed(t.seed)  # weight initialisation
         self.data = dataset if dataset is not None else load_dataset(cfg.data)
@@ -102,6 +107,9 @@ class Trainer:
         self.G.to(self.device)
         self.D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.optim.ema > 0 else None
+        # the modules that take training steps: DDP wrappers when several processes train together
+        self.G_train = distributed.wrap(self.G, self.dist, self.device)
+        self.D_train = distributed.wrap(self.D, self.dist, self.device)
         self.objective = get_objective(cfg.loss.name)
         o = cfg.optim
         self.opt_g = make_optimizer(o.g, self.G.parameters(), o.lr_g, o)
@@ -185,15 +193,22 @@ class Trainer:
         return self.cfg.loss.gp_weight or self.objective.default_gp_weight
 
     def d_step(self) -> dict[str, float]:
-        """One D update on a real batch and a batch of detached fakes; returns its statistics."""
-        B = self.cfg.train.batch_size
+        """One D update on a real batch and a batch of detached fakes; returns its statistics.
+
+        With several processes each rank takes its slice of the global batch (see
+        :mod:`ganforge.engine.distributed`).
+        """
+        B, shard = self.cfg.train.batch_size, self.dist.shard
         real, labels = self.real_batch(B)
-        z = self.sample_z(B)
+        real, labels, z = shard(real), shard(labels), shard(self.sample_z(B))
         with torch.no_grad():
             fake = self.G(z, labels)  # fakes conditioned on the real batch's classes
         self.D.requires_grad_(True)
-        real_logits = self.D(real, labels)  # (B / pack,)
-        fake_logits = self.D(fake, labels)
+        # one forward over real and fake together: D has no batch norm, so this equals two calls,
+        # and DDP sees a single forward per backward
+        both_labels = torch.cat([labels, labels]) if labels is not None else None
+        logits = self.D_train(torch.cat([real, fake]), both_labels)  # (2B / pack,)
+        real_logits, fake_logits = logits.chunk(2)
         loss = self.objective.d_loss(real_logits, fake_logits)
         values = {"d_loss": loss}
         gp_weight = self._gp_weight()
@@ -225,11 +240,12 @@ class Trainer:
 
     def g_step(self) -> dict[str, float]:
         """One G update against the current D; returns its statistics."""
-        B = self.cfg.train.batch_size
+        B, shard = self.cfg.train.batch_size, self.dist.shard
         z = self.sample_z(B)
         labels = self.sample_labels(B)
+        z, labels = shard(z), shard(labels)
         self.D.requires_grad_(False)  # G's loss needs D's input gradients, not its weight gradients
-        fake_logits = self.D(self.G(z, labels), labels)
+        fake_logits = self.D(self.G_train(z, labels), labels)
         loss = self.objective.g_loss(fake_logits)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -259,6 +275,9 @@ class Trainer:
                 self.d_step()
             self.g_step()
         stats = col.means()
+        if self.dist.world > 1:  # every rank logs (and checks) the mean over all ranks
+            keys = sorted(stats)
+            stats = dict(zip(keys, self.dist.mean([stats[k] for k in keys], self.device)))
         self.step_count += 1
         stats.update(step=self.step_count, lr_g=self.opt_g.param_groups[0]["lr"],
                      lr_d=self.opt_d.param_groups[0]["lr"], time=time.perf_counter() - self._start)
@@ -390,12 +409,15 @@ class Trainer:
             raise ConfigError("Trainer.run() needs a run directory; use step() to train in memory")
         t = self.cfg.train
         target = steps or t.steps
+        main = self.dist.is_main  # with several processes, only rank 0 writes
         stats_path = self.run_dir / "stats.jsonl"
-        _truncate_stats(stats_path, self.step_count)
-        self._open_tensorboard()
-        bar = _progress(t.progress, target, self.step_count)
+        if main:
+            _truncate_stats(stats_path, self.step_count)
+            self._open_tensorboard()
+        bar = _progress(t.progress and main, target, self.step_count)
         running, line = RunningMeans(), {}
-        with open(stats_path, "a") as stats_file:
+        stats_file = open(stats_path, "a") if main else None
+        try:
             while self.step_count < target:
                 stats = self.step()
                 running.add(stats)
@@ -403,28 +425,44 @@ class Trainer:
                 s = self.step_count
                 if s % t.log_every == 0 or s == target:
                     line = {"step": s, **{k: json_safe(v) for k, v in running.pop().items()}}
-                    stats_file.write(json.dumps(line) + "\n")
-                    stats_file.flush()
-                    bar.set_postfix(d_loss=f"{line['d_loss']:.3f}", g_loss=f"{line['g_loss']:.3f}", refresh=False)
-                    self._log_tensorboard(line)
-                    for cb in self.callbacks:
-                        if hasattr(cb, "on_log"):
-                            cb.on_log(self, line)
-                if t.sample_every and s % t.sample_every == 0:
+                    if main:
+                        self._write_log_line(stats_file, line, bar)
+                if main and t.sample_every and s % t.sample_every == 0:
                     self.save_samples()
                 if t.checkpoint_every and s % t.checkpoint_every == 0:
-                    self.save_checkpoint()
-        bar.close()
+                    self._checkpoint_in_run()
+        finally:
+            bar.close()
+            if stats_file is not None:
+                stats_file.close()
         if self.last_checkpoint is None or self.last_checkpoint.name != ckpt.step_dir_name(self.step_count):
-            self.save_checkpoint()
-        self.save_samples()
-        plot_training_curves(stats_path, self.run_dir / "loss.png")
-        if self._tb is not None:
-            self._tb.close()
-        for cb in self.callbacks:
-            if hasattr(cb, "on_end"):
-                cb.on_end(self)
+            self._checkpoint_in_run()
+        if main:
+            self.save_samples()
+            plot_training_curves(stats_path, self.run_dir / "loss.png")
+            if self._tb is not None:
+                self._tb.close()
+            for cb in self.callbacks:
+                if hasattr(cb, "on_end"):
+                    cb.on_end(self)
         return line
+
+    def _write_log_line(self, stats_file, line: dict, bar) -> None:
+        stats_file.write(json.dumps(line) + "\n")
+        stats_file.flush()
+        bar.set_postfix(d_loss=f"{line['d_loss']:.3f}", g_loss=f"{line['g_loss']:.3f}", refresh=False)
+        self._log_tensorboard(line)
+        for cb in self.callbacks:
+            if hasattr(cb, "on_log"):
+                cb.on_log(self, line)
+
+    def _checkpoint_in_run(self) -> None:
+        """Rank 0 writes the checkpoint; the other ranks wait for it and remember its path."""
+        if self.dist.is_main:
+            self.save_checkpoint()
+        else:
+            self.last_checkpoint = self.run_dir / "checkpoints" / ckpt.step_dir_name(self.step_count)
+        self.dist.barrier()
 
     def save_samples(self, n: int = 64) -> Path:
         """A picture of G's samples at this round in RUN/samples/ (a grid, or a scatter for points)."""
