@@ -102,3 +102,19 @@ def test_unbuildable_resolution_is_a_clear_error():
 
     with pytest.raises(ConfigError, match="cannot build resolution 30"):
         build_networks(ModelConfig(arch="dcgan"), (1, 30, 30))
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_bf16_autocast_round(arch):
+    cfg = tiny_config(arch, "wgan-gp").with_overrides({"train.precision": "bf16"})
+    trainer = Trainer(cfg, dataset=tiny_images() if arch != "mlp" else None)
+    stats = trainer.step()
+    assert all(math.isfinite(v) for v in stats.values())
+    assert all(p.dtype == torch.float32 for p in trainer.G.parameters())  # weights stay fp32
+
+
+def test_unknown_precision_is_rejected():
+    from ganforge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown train.precision 'fp8'"):
+        Trainer(tiny_config("mlp", "hinge").with_overrides({"train.precision": "fp8"}))

@@ -84,6 +84,8 @@ class TrainConfig:
     tensorboard: bool = False  # also log stats to TensorBoard (needs the tensorboard package)
     progress: bool = True  # show a progress bar with rate and ETA
     threads: int = 0  # torch CPU threads (0 = torch's default)
+    precision: str = "fp32"  # "fp32", or "bf16" to run G and D forward passes under bfloat16 autocast
+    compile: bool = False  # torch.compile the training forward passes of G and D
 
 
 @dataclass

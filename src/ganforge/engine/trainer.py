@@ -110,6 +110,10 @@ class Trainer:
         # the modules that take training steps: DDP wrappers when several processes train together
         self.G_train = distributed.wrap(self.G, self.dist, self.device)
         self.D_train = distributed.wrap(self.D, self.dist, self.device)
+        if t.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"unknown train.precision {t.precision!r}; valid: fp32, bf16")
+        if t.compile:
+            self.G_train, self.D_train = torch.compile(self.G_train), torch.compile(self.D_train)
         self.objective = get_objective(cfg.loss.name)
         o = cfg.optim
         self.opt_g = make_optimizer(o.g, self.G.parameters(), o.lr_g, o)
@@ -189,6 +193,10 @@ class Trainer:
         return self.D(x, labels).float().cpu()
 
     # ------------------------------------------------------------------ updates
+    def _autocast(self):
+        """bfloat16 autocast for forward passes when train.precision is bf16 (weights stay fp32)."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.train.precision == "bf16")
+
     def _gp_weight(self) -> float:
         return self.cfg.loss.gp_weight or self.objective.default_gp_weight
 
@@ -201,26 +209,11 @@ class Trainer:
         B, shard = self.cfg.train.batch_size, self.dist.shard
         real, labels = self.real_batch(B)
         real, labels, z = shard(real), shard(labels), shard(self.sample_z(B))
-        with torch.no_grad():
-            fake = self.G(z, labels)  # fakes conditioned on the real batch's classes
+        with torch.no_grad(), self._autocast():
+            fake = self.G(z, labels).float()  # fakes conditioned on the real batch's classes
         self.D.requires_grad_(True)
-        # one forward over real and fake together: D has no batch norm, so this equals two calls,
-        # and DDP sees a single forward per backward
-        both_labels = torch.cat([labels, labels]) if labels is not None else None
-        logits = self.D_train(torch.cat([real, fake]), both_labels)  # (2B / pack,)
-        real_logits, fake_logits = logits.chunk(2)
-        loss = self.objective.d_loss(real_logits, fake_logits)
-        values = {"d_loss": loss}
-        gp_weight = self._gp_weight()
-        if gp_weight > 0:
-            gp = gradient_penalty(lambda x: self.D(x, labels), real, fake,
-                                  one_sided=self.cfg.loss.gp_mode == "one-sided", generator=self.noise_gen)
-            loss = loss + gp_weight * gp
-            values["gp"] = gp
-        if self.cfg.loss.r1_weight > 0:
-            r1 = r1_penalty(lambda x: self.D(x, labels), real)
-            loss = loss + 0.5 * self.cfg.loss.r1_weight * r1
-            values["r1"] = r1
+        with self._autocast():
+            loss, values, real_logits, fake_logits = self._d_objective(real, fake, labels)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         values["d_grad_norm"] = _grad_norm(self.D.parameters(), self.cfg.optim.grad_clip)
@@ -238,6 +231,27 @@ class Trainer:
             values["d_acc"] = 0.5 * ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean())
         return _report_all(values)
 
+    def _d_objective(self, real, fake, labels):
+        """D's loss with its regularisers: (loss, values to report, real_logits, fake_logits)."""
+        # one forward over real and fake together: D has no batch norm, so this equals two calls,
+        # and DDP sees a single forward per backward
+        both_labels = torch.cat([labels, labels]) if labels is not None else None
+        logits = self.D_train(torch.cat([real, fake]), both_labels).float()  # (2B / pack,)
+        real_logits, fake_logits = logits.chunk(2)
+        loss = self.objective.d_loss(real_logits, fake_logits)
+        values = {"d_loss": loss}
+        gp_weight = self._gp_weight()
+        if gp_weight > 0:
+            gp = gradient_penalty(lambda x: self.D(x, labels), real, fake,
+                                  one_sided=self.cfg.loss.gp_mode == "one-sided", generator=self.noise_gen)
+            loss = loss + gp_weight * gp
+            values["gp"] = gp
+        if self.cfg.loss.r1_weight > 0:
+            r1 = r1_penalty(lambda x: self.D(x, labels), real)
+            loss = loss + 0.5 * self.cfg.loss.r1_weight * r1
+            values["r1"] = r1
+        return loss, values, real_logits, fake_logits
+
     def g_step(self) -> dict[str, float]:
         """One G update against the current D; returns its statistics."""
         B, shard = self.cfg.train.batch_size, self.dist.shard
@@ -245,8 +259,9 @@ class Trainer:
         labels = self.sample_labels(B)
         z, labels = shard(z), shard(labels)
         self.D.requires_grad_(False)  # G's loss needs D's input gradients, not its weight gradients
-        fake_logits = self.D(self.G_train(z, labels), labels)
-        loss = self.objective.g_loss(fake_logits)
+        with self._autocast():
+            fake_logits = self.D(self.G_train(z, labels), labels).float()
+            loss = self.objective.g_loss(fake_logits)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.D.requires_grad_(True)
@@ -258,8 +273,13 @@ class Trainer:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        """G_ema <- beta * G_ema + (1 - beta) * G; buffers (batch-norm statistics) are copied."""
-        beta = self.cfg.optim.ema
+        """G_ema <- beta * G_ema + (1 - beta) * G; buffers (batch-norm statistics) are copied.
+
+        beta ramps up as min(ema, (1 + t) / (10 + t)) over the t-th update, so early samples are not
+        dominated by the random initial weights (the num_updates rule of TensorFlow's moving averages).
+        """
+        t = self.step_count
+        beta = min(self.cfg.optim.ema, (1.0 + t) / (10.0 + t))
         for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
             p_ema.lerp_(p, 1.0 - beta)
         for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
