@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "ganforge.commands.presets",
     "ganforge.commands.lab",
     "ganforge.commands.data",
+    "ganforge.commands.eval",
+    "ganforge.commands.report",
 ]
 
 
