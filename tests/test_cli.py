@@ -131,3 +131,16 @@ def test_missing_dataset_names_the_files_and_the_fix(tmp_path, monkeypatch):
                        capture_output=True, text=True, env=env_free, timeout=120)
     assert_one_line_error(p.returncode, p.stderr, "train-images-idx3-ubyte.gz", "ganforge data fetch mnist")
     assert not (tmp_path / "m").exists()
+
+
+def test_tensorboard_logging_or_a_clear_error(tmp_path):
+    run = tmp_path / "tb"
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        code, _, err = ganforge("train", "--preset", "ring8", "--out", str(run), "--set", "train.tensorboard=true", *FAST)
+        assert_one_line_error(code, err, "train.tensorboard needs the tensorboard package")
+        assert not run.exists()
+        return
+    assert main(["train", "--preset", "ring8", "--out", str(run), "--set", "train.tensorboard=true", *FAST]) == 0
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))

@@ -114,6 +114,8 @@ class Trainer:
             raise ConfigError(f"unknown train.precision {t.precision!r}; valid: fp32, bf16")
         if t.compile:
             self.G_train, self.D_train = torch.compile(self.G_train), torch.compile(self.D_train)
+        if t.tensorboard:
+            _tensorboard_writer_class()  # fail now, before any file is written, if it is missing
         self.objective = get_objective(cfg.loss.name)
         o = cfg.optim
         self.opt_g = make_optimizer(o.g, self.G.parameters(), o.lr_g, o)
@@ -505,11 +507,7 @@ class Trainer:
     def _open_tensorboard(self) -> None:
         if not self.cfg.train.tensorboard or self._tb is not None:
             return
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ConfigError("train.tensorboard needs the tensorboard package: pip install tensorboard") from None
-        self._tb = SummaryWriter(str(self.run_dir / "tensorboard"))
+        self._tb = _tensorboard_writer_class()(str(self.run_dir / "tensorboard"))
 
     def _log_tensorboard(self, line: dict) -> None:
         if self._tb is not None:
@@ -530,6 +528,14 @@ def _truncate_stats(path: Path, step: int) -> None:
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
         os.replace(tmp, path)
+
+
+def _tensorboard_writer_class():
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ConfigError("train.tensorboard needs the tensorboard package: pip install tensorboard") from None
+    return SummaryWriter
 
 
 def _progress(enabled: bool, total: int, initial: int):
