@@ -539,6 +539,11 @@ def _tensorboard_writer_class():
 
 
 def _progress(enabled: bool, total: int, initial: int):
+    import sys
+
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, disable=not enabled, unit="round", dynamic_ncols=True, leave=False)
+    # on a terminal the bar redraws in place; in a log file a line every 30 s is plenty
+    interval = 0.1 if sys.stderr.isatty() else 30.0
+    return tqdm(total=total, initial=initial, disable=not enabled, unit="round", dynamic_ncols=True,
+                leave=False, mininterval=interval)
