@@ -118,3 +118,17 @@ def test_unknown_precision_is_rejected():
 
     with pytest.raises(ConfigError, match="unknown train.precision 'fp8'"):
         Trainer(tiny_config("mlp", "hinge").with_overrides({"train.precision": "fp8"}))
+
+
+def test_d_logits_and_construction_have_no_side_effects():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    trainer = Trainer(tiny_config("mlp", "hinge", spectral_norm=True, pack=2))
+    assert torch.equal(torch.rand(3), expected), "building a Trainer must not reseed the process"
+    before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    logits = trainer.d_logits(torch.randn(5, 2))
+    assert logits.shape == (5,)
+    after = trainer.D.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before), "d_logits changed D's state"
+    assert trainer.D.training

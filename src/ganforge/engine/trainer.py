@@ -94,7 +94,6 @@ class Trainer:
                               f" times the number of processes ({self.dist.world})")
         self.run_dir = Path(run_dir) if run_dir is not None else None
 
-        torch.manual_seed(t.seed)  # weight initialisation
         self.data = dataset if dataset is not None else load_dataset(cfg.data)
         self.n_classes = cfg.model.n_classes or getattr(self.data, "n_classes", 0)
         if isinstance(self.data, ImageDataset):
@@ -103,7 +102,9 @@ class Trainer:
             self.data_shape = (self.data.dim,)
         if cfg.model.conditional and getattr(self.data, "labels", None) is None:
             raise ConfigError(f"model.conditional needs a labelled dataset; {cfg.data.name!r} has no labels")
-        self.G, self.D = build_networks(cfg.model, self.data_shape, self.n_classes)
+        with torch.random.fork_rng(devices=[]):  # seeded initialisation without reseeding the process
+            torch.manual_seed(t.seed)
+            self.G, self.D = build_networks(cfg.model, self.data_shape, self.n_classes)
         self.G.to(self.device)
         self.D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.optim.ema > 0 else None
@@ -192,7 +193,12 @@ class Trainer:
         x = x.to(self.device)
         if k > 1:
             x = x.repeat_interleave(k, dim=0)  # (n * k, ...): k copies of each sample, packed together
-        return self.D(x, labels).float().cpu()
+        was_training = self.D.training
+        self.D.eval()  # no side effects: spectral norm's power iteration only runs in training mode
+        try:
+            return self.D(x, labels).float().cpu()
+        finally:
+            self.D.train(was_training)
 
     # ------------------------------------------------------------------ updates
     def _autocast(self):
