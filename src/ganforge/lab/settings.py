@@ -20,7 +20,6 @@ import torch
 
 from ganforge.config import Config
 from ganforge.data.mixtures import PointDistribution, make_distribution
-from ganforge.presets import load_preset
 
 LIVE = frozenset({"objective", "lr_g", "lr_d", "d_steps", "gp_weight"})
 VIEW = frozenset({"speed", "show_dstar"})
@@ -66,7 +65,8 @@ class LabSettings:
     def to_config(self) -> Config:
         """The engine configuration these settings describe (CPU, in memory, no progress bar)."""
         data_name = "points" if self.target == "drawn" else self.target
-        return load_preset("ring8").with_overrides({
+        # built from the defaults, not a tuned preset, so every knob that matters is on the page
+        return Config(description="lab session").with_overrides({
             "data.name": data_name,
             "model.arch": "mlp",
             "model.z_dim": self.z_dim,
