@@ -6,6 +6,9 @@ alternating blocks so that machine noise hits both alike; the table gives the me
 round over the blocks and the ratio engine / plain.
 
     python benchmarks/bench_engine.py --preset mnist-dcgan --data-dir DIR --blocks 5 --rounds 20
+
+``--variant NAME:section.key=value[,section.key=value]`` adds engine configurations to the same
+alternating blocks, e.g. ``--variant bf16:train.precision=bf16 --variant compiled:train.compile=true``.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=5, help="alternating measurement blocks")
     ap.add_argument("--rounds", type=int, default=20, help="rounds per block")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+                    help="another engine configuration to time alongside (repeatable)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -77,22 +82,32 @@ def main() -> None:
         cfg = cfg.with_overrides({"data.data_dir": args.data_dir})
     data = load_dataset(cfg.data)
     engine = Trainer(cfg, dataset=data)
-    plain = PlainLoop(cfg, data)
-    for step in (engine.step, plain.step):  # warm-up: allocator, first-call costs
+    loops = {"ganforge": engine.step, "plain": PlainLoop(cfg, data).step}
+    for spec in args.variant:
+        name, _, settings = spec.partition(":")
+        loops[name] = Trainer(cfg.with_overrides(settings.split(",")), dataset=data).step
+    for step in loops.values():  # warm-up: allocator, first-call costs, compilation
         time_block(step, 3)
-    engine_t, plain_t = [], []
+    times: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(args.blocks):
-        engine_t.append(time_block(engine.step, args.rounds))
-        plain_t.append(time_block(plain.step, args.rounds))
-    e, p = statistics.median(engine_t), statistics.median(plain_t)
+        for name, step in loops.items():
+            times[name].append(time_block(step, args.rounds))
+    med = {name: statistics.median(t) for name, t in times.items()}
     B = cfg.train.batch_size
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print(f"preset {args.preset}: batch {B}, {args.blocks} blocks x {args.rounds} rounds, medians")
-    print(f"{'loop':<10}{'s/round':>10}{'rounds/s':>10}{'images/s':>10}")
-    for name, t in (("ganforge", e), ("plain", p)):
+    print(f"{'loop':<12}{'s/round':>10}{'rounds/s':>10}{'images/s':>10}{'vs plain':>10}")
+    for name, t in med.items():
         # images/s: real training images consumed per second (one batch of B per round)
-        print(f"{name:<10}{t:>10.4f}{1 / t:>10.2f}{B / t:>10.0f}")
-    print(f"overhead ratio ganforge / plain: {e / p:.3f}")
+        print(f"{name:<12}{t:>10.4f}{1 / t:>10.2f}{B / t:>10.0f}{t / med['plain']:>10.3f}")
+    e = med["ganforge"]
+    # data loading: the engine's whole input path (index the decoded uint8 tensor, convert to float)
+    n = 200
+    t0 = time.perf_counter()
+    for _ in range(n):
+        engine.real_batch(B)
+    load = (time.perf_counter() - t0) / n
+    print(f"data loading: {load * 1e3:.3f} ms per batch = {100 * load / e:.2f}% of a round")
 
 
 if __name__ == "__main__":
