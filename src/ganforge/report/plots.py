@@ -1,0 +1,161 @@
+"""The report's pictures: matplotlib (Agg) figures rendered to PNG bytes.
+
+Each function takes plain data (stats rows, metric lines, tensors) and returns PNG bytes, so the
+HTML builder can embed them as base64 and the tests can check them without a display.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+LOG4 = math.log(4.0)
+
+
+def fig_png(fig) -> bytes:
+    """Render ``fig`` to PNG bytes and close it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of ``key`` over stats rows; non-numbers and non-finite values dropped."""
+    xs, ys = [], []
+    for r in rows:
+        v = r.get(key)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v) and isinstance(r.get("step"), (int, float)):
+            xs.append(r["step"])
+            ys.append(v)
+    return np.asarray(xs), np.asarray(ys)
+
+
+def _mark_alerts(ax, alerts):
+    colors = {"info": "tab:green", "warning": "tab:orange", "error": "tab:red"}
+    for a in alerts:
+        ax.axvline(a["step"], color=colors.get(a.get("severity"), "gray"), lw=0.8, alpha=0.5)
+
+
+def plot_losses(rows, alerts=()) -> bytes:
+    """D and G losses against rounds, with alert steps marked."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for key, label in (("d_loss", "D loss"), ("g_loss", "G loss")):
+        ax.plot(*series(rows, key), lw=1, label=label)
+    _mark_alerts(ax, alerts)
+    ax.set_xlabel("round")
+    ax.set_title("losses (vertical lines: alerts)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig_png(fig)
+
+
+def plot_d_outputs(rows, family: str) -> bytes:
+    """Mean D(x) and D(G(z)) against the 0.5 line (minimax family), or the raw scores otherwise."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    if family == "minimax":
+        ax.plot(*series(rows, "d_real"), lw=1, label="mean D(x)")
+        ax.plot(*series(rows, "d_fake"), lw=1, label="mean D(G(z))")
+        ax.axhline(0.5, color="gray", ls="--", lw=1, label="0.5: D cannot tell (equilibrium)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title("discriminator outputs")
+    else:
+        ax.plot(*series(rows, "real_logit"), lw=1, label="mean D(x) (raw score)")
+        ax.plot(*series(rows, "fake_logit"), lw=1, label="mean D(G(z)) (raw score)")
+        ax.set_title(f"critic scores ({family} loss: equal scores = equilibrium)")
+    ax.set_xlabel("round")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig_png(fig)
+
+
+def plot_value(rows) -> bytes:
+    """V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))] against its equilibrium value -log 4."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.plot(*series(rows, "value"), lw=1, label="V(D, G)")
+    ax.axhline(-LOG4, color="gray", ls="--", lw=1, label="-log 4 (equilibrium)")
+    ax.axhline(0.0, color="tab:red", ls=":", lw=1, label="0 (perfect D)")
+    ax.set_xlabel("round")
+    ax.set_title("value of the game")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig_png(fig)
+
+
+def plot_grad_norms(rows) -> bytes:
+    """Gradient norms of G and D (log scale)."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for key, label in (("g_grad_norm", "|grad G|"), ("d_grad_norm", "|grad D|")):
+        x, y = series(rows, key)
+        ax.plot(x, np.maximum(y, 1e-12), lw=1, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("round")
+    ax.set_title("gradient norms (vanishing G gradients mean D has won)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig_png(fig)
+
+
+def plot_metrics(lines: list[dict]) -> bytes | None:
+    """One small panel per metric name: value against round (None when there are no lines)."""
+    by_name: dict[str, list[tuple[int, float]]] = {}
+    for line in lines:
+        if isinstance(line.get("value"), (int, float)):
+            by_name.setdefault(line["metric"], []).append((line["step"], float(line["value"])))
+    if not by_name:
+        return None
+    names = sorted(by_name)
+    cols = min(3, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.6 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        pts = sorted(by_name[name])
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, lw=1)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("round", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig_png(fig)
+
+
+def plot_surface(grid_x, grid_y, surface, real, fake, title: str, centers=None, vmin=0.0, vmax=1.0,
+                 cmap="RdBu_r", label="D(x)") -> bytes:
+    """A 2D field (e.g. D's decision surface) as filled contours, with real and fake points on top."""
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    cs = ax.contourf(grid_x, grid_y, surface, levels=np.linspace(vmin, vmax, 21), cmap=cmap, extend="both")
+    fig.colorbar(cs, ax=ax, shrink=0.85, label=label)
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="black", alpha=0.35, label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=2, c="gold", alpha=0.6, label="generated")
+    if centers is not None:
+        ax.scatter(centers[:, 0], centers[:, 1], marker="x", s=25, c="tab:green", label="modes")
+    ax.set_xlim(grid_x.min(), grid_x.max())
+    ax.set_ylim(grid_y.min(), grid_y.max())
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper right", markerscale=3)
+    fig.tight_layout()
+    return fig_png(fig)
+
+
+def plot_histogram_1d(real, fake, title: str) -> bytes:
+    """Real vs generated histograms for 1D data."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.2))
+    bins = np.linspace(min(real.min(), fake.min()), max(real.max(), fake.max()), 80)
+    ax.hist(real[:, 0], bins=bins, alpha=0.5, density=True, label="real")
+    ax.hist(fake[:, 0], bins=bins, alpha=0.5, density=True, label="generated")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig_png(fig)
