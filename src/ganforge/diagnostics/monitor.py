@@ -400,7 +400,6 @@ def _console(text: str) -> None:
 
 def read_alerts(run_dir: str | Path) -> list[dict]:
     """The alerts recorded in ``run_dir/alerts.jsonl`` (empty when there are none)."""
-    p = Path(run_dir) / "alerts.jsonl"
-    if not p.is_file():
-        return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    from ganforge.viz import read_jsonl  # tolerates a torn last line from a killed process
+
+    return read_jsonl(Path(run_dir) / "alerts.jsonl")

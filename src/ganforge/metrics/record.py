@@ -86,7 +86,6 @@ def append_metrics(run_dir: str | Path, lines: list[dict]) -> None:
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
     """Every record of ``run_dir/metrics.jsonl`` (empty when the file does not exist)."""
-    p = Path(run_dir) / "metrics.jsonl"
-    if not p.is_file():
-        return []
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    from ganforge.viz import read_jsonl  # tolerates a torn last line from a killed process
+
+    return read_jsonl(Path(run_dir) / "metrics.jsonl")

@@ -22,6 +22,7 @@ import torch
 from ganforge.diagnostics.monitor import equilibrium_distance, read_alerts
 from ganforge.metrics.record import read_metrics
 from ganforge.report import plots
+from ganforge.viz import read_jsonl
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
@@ -45,18 +46,6 @@ def _img(png: bytes, alt: str) -> str:
 
 def _figure(png: bytes, caption: str) -> str:
     return f"<figure>{_img(png, caption)}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line from a killed process
-    return out
 
 
 def _family(cfg: dict) -> str:
@@ -247,7 +236,7 @@ def build_report(run_dir: str | Path, trainer=None, surfaces: bool = True) -> st
 
         raise RunDirError(f"{run_dir} is not a ganforge run directory (no config.json)")
     cfg = json.loads(cfg_path.read_text())
-    rows = _read_jsonl(run_dir / "stats.jsonl")
+    rows = read_jsonl(run_dir / "stats.jsonl")
     alerts = read_alerts(run_dir)
     lines = read_metrics(run_dir)
     family = _family(cfg)
