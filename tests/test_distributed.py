@@ -46,9 +46,10 @@ def test_two_processes_match_one_process_and_resume(tmp_path):
     # only rank 0 wrote: one stats line per logged step, not two
     assert [line.count('"step"') for line in (two / "stats.jsonl").read_text().splitlines()] == [1, 1]
 
-    launch(2, "train", "--resume", str(two), "--steps", "12")
+    launch(2, "train", "--resume", str(two), "--steps", "12")  # with the end-of-run report this time
     _, s3 = weights(two)
     assert s3["step"] == 12
+    assert (two / "report.html").is_file()
 
 
 def test_ranks_hold_identical_weights(tmp_path):
@@ -60,7 +61,7 @@ from ganforge.engine import Trainer
 from ganforge.presets import load_preset
 cfg = load_preset("grid25").with_overrides({{"train.batch_size": 16, "model.g_width": 8, "model.d_width": 8,
     "loss.name": "wgan-gp", "model.spectral_norm": True, "train.device": "cpu"}})
-t = Trainer(cfg)
+t = Trainer(cfg, distributed=True)
 for _ in range(5):
     t.step()
 save_file({{k: v.contiguous() for k, v in {{**t.G.state_dict(), **{{"D." + k: v for k, v in t.D.state_dict().items()}}}}.items()}},

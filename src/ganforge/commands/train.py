@@ -61,7 +61,8 @@ def run(args) -> int:
     if args.resume:
         run_dir = args.resume
         checkpoint = run_checkpoint(run_dir)
-        trainer = Trainer(cfg, run_dir=run_dir, callbacks=_callbacks(run_dir, cfg, not args.no_report))
+        trainer = Trainer(cfg, run_dir=run_dir, callbacks=_callbacks(run_dir, cfg, not args.no_report),
+                          distributed=True)
         trainer.load_checkpoint(checkpoint)
         if trainer.step_count >= cfg.train.steps:
             print(f"run {run_dir} is already at round {trainer.step_count} (>= {cfg.train.steps}); "
@@ -73,7 +74,7 @@ def run(args) -> int:
     else:
         run_dir = args.out or f"runs/{cfg.preset or 'run'}"
         # build everything before touching the disk, so a bad setting leaves no directory behind
-        trainer = Trainer(cfg, run_dir=None)
+        trainer = Trainer(cfg, run_dir=None, distributed=True)
         if trainer.dist.is_main:
             create_run_dir(run_dir, cfg, overwrite=args.overwrite)
             trainer.callbacks = _callbacks(run_dir, cfg, not args.no_report)

@@ -5,6 +5,9 @@ LOCAL_RANK in their environment; :func:`setup` joins them into one process group
 gloo on CPUs). ``train.batch_size`` stays the *global* batch: every rank draws the random numbers
 of the whole batch (so all ranks, and a one-process run, stay on the same random stream) and trains
 on its own slice; DDP averages the gradients. Only rank 0 writes files.
+
+Joining is opt-in (``Trainer(cfg, distributed=True)``, which ``ganforge train`` passes), so that
+trainers built only to evaluate or sample inside such a launch stay single-process.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ from ganforge.data import ImageDataset, PointDistribution, load_dataset
 from ganforge.engine import checkpoint as ckpt
 from ganforge.engine.batches import make_stream
 from ganforge.engine.device import select_device
-from ganforge.engine import distributed
+from ganforge.engine.distributed import DistInfo, wrap
+from ganforge.engine.distributed import setup as dist_setup
 from ganforge.engine.stats import RunningMeans, StatsCollector, json_safe, report
 from ganforge.errors import CheckpointError, ConfigError, TrainingDiverged, unknown_name
 from ganforge.nets import build_networks
@@ -73,10 +74,12 @@ class Trainer:
     ``run_dir`` None keeps everything in memory (the lab, notebooks); otherwise ``run()`` writes
     stats, samples and checkpoints there. ``dataset`` replaces the one ``cfg.data`` names (for
     example points a user drew). ``callbacks`` are objects with optional ``on_round(trainer,
-    stats)``, ``on_log(trainer, line)`` and ``on_end(trainer)`` methods.
+    stats)``, ``on_log(trainer, line)`` and ``on_end(trainer)`` methods. ``distributed`` joins the
+    process group of a ``torchrun`` launch (see :mod:`ganforge.engine.distributed`).
     """
 
-    def __init__(self, cfg: Config, run_dir: str | Path | None = None, callbacks=(), dataset=None):
+    def __init__(self, cfg: Config, run_dir: str | Path | None = None, callbacks=(), dataset=None,
+                 distributed: bool = False):
         self.cfg = cfg
         t = cfg.train
         if t.threads > 0:
@@ -85,7 +88,9 @@ class Trainer:
             if getattr(t, key) < 1:
                 raise ConfigError(f"train.{key} must be >= 1, got {getattr(t, key)}")
         self.device = select_device(t.device)
-        self.dist = distributed.setup(self.device)
+        # multi-process training is opt-in: a trainer built only to evaluate or sample (the report,
+        # `ganforge sample`) must not join the process group of a torchrun launch
+        self.dist = dist_setup(self.device) if distributed else DistInfo()
         self.callbacks = list(callbacks) if self.dist.is_main else []
         if self.dist.world > 1 and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
@@ -109,8 +114,8 @@ class Trainer:
         self.D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.optim.ema > 0 else None
         # the modules that take training steps: DDP wrappers when several processes train together
-        self.G_train = distributed.wrap(self.G, self.dist, self.device)
-        self.D_train = distributed.wrap(self.D, self.dist, self.device)
+        self.G_train = wrap(self.G, self.dist, self.device)
+        self.D_train = wrap(self.D, self.dist, self.device)
         if t.precision not in ("fp32", "bf16"):
             raise ConfigError(f"unknown train.precision {t.precision!r}; valid: fp32, bf16")
         if t.compile:
@@ -415,13 +420,14 @@ class Trainer:
         self.last_checkpoint = Path(path)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, run_dir=None, callbacks=(), dataset=None, overrides=None) -> "Trainer":
+    def from_checkpoint(cls, path: str | Path, run_dir=None, callbacks=(), dataset=None, overrides=None,
+                        distributed: bool = False) -> "Trainer":
         """A trainer rebuilt from a checkpoint directory's own configuration, with its state loaded."""
         _, _, state = ckpt.read_checkpoint(Path(path))
         cfg = Config.from_dict(state["config"])
         if overrides:
             cfg = cfg.with_overrides(overrides)
-        trainer = cls(cfg, run_dir=run_dir, callbacks=callbacks, dataset=dataset)
+        trainer = cls(cfg, run_dir=run_dir, callbacks=callbacks, dataset=dataset, distributed=distributed)
         trainer.load_checkpoint(path)
         return trainer
 
