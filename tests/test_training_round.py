@@ -132,3 +132,16 @@ def test_d_logits_and_construction_have_no_side_effects():
     after = trainer.D.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before), "d_logits changed D's state"
     assert trainer.D.training
+
+
+def test_linear_schedule_decays_to_zero_at_the_last_round():
+    cfg = tiny_config("mlp", "hinge").with_overrides(
+        {"optim.schedule": "linear", "train.steps": 4, "optim.lr_g": 1e-3, "optim.lr_d": 2e-3})
+    trainer = Trainer(cfg)
+    lrs = [(s["lr_g"], s["lr_d"]) for s in (trainer.step() for _ in range(4))]
+    expected = [(1e-3, 2e-3), (7.5e-4, 1.5e-3), (5e-4, 1e-3), (2.5e-4, 5e-4)]
+    assert lrs == [pytest.approx(e) for e in expected]
+    from ganforge.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown optim.schedule 'cosine'"):
+        Trainer(cfg.with_overrides({"optim.schedule": "cosine"}))

@@ -68,6 +68,7 @@ class OptimConfig:
     momentum: float = 0.0  # SGD momentum
     grad_clip: float = 0.0  # clip each network's gradient norm to this (0 = off)
     ema: float = 0.0  # decay of the exponential moving average of G's weights (0 = off, 0.999 typical)
+    schedule: str = "constant"  # learning rates: "constant", or "linear" decay to 0 at train.steps
 
 
 @dataclass

@@ -116,6 +116,8 @@ class Trainer:
         # the modules that take training steps: DDP wrappers when several processes train together
         self.G_train = wrap(self.G, self.dist, self.device)
         self.D_train = wrap(self.D, self.dist, self.device)
+        if cfg.optim.schedule not in ("constant", "linear"):
+            raise ConfigError(f"unknown optim.schedule {cfg.optim.schedule!r}; valid: constant, linear")
         if t.precision not in ("fp32", "bf16"):
             raise ConfigError(f"unknown train.precision {t.precision!r}; valid: fp32, bf16")
         if t.compile:
@@ -303,6 +305,7 @@ class Trainer:
 
         ``step_count`` holds the number of rounds trained so far.
         """
+        self._apply_schedule()
         with StatsCollector() as col:
             for _ in range(self.cfg.train.d_steps):
                 self.d_step()
@@ -325,6 +328,16 @@ class Trainer:
             if hasattr(cb, "on_round"):
                 cb.on_round(self, stats)
         return stats
+
+    def _apply_schedule(self) -> None:
+        """Set this round's learning rates; a pure function of the round, so resume stays exact."""
+        o = self.cfg.optim
+        if o.schedule == "constant":
+            return
+        factor = max(0.0, 1.0 - self.step_count / self.cfg.train.steps)  # "linear": to 0 at train.steps
+        for opt, base in ((self.opt_g, o.lr_g), (self.opt_d, o.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
 
     # ------------------------------------------------------------------ live changes (the lab)
     def set_objective(self, name: str) -> None:
