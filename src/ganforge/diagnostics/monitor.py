@@ -21,8 +21,9 @@ import torch
 from ganforge.diagnostics.catalog import ALERTS
 from ganforge.diagnostics.collapse import class_balance, sample_diversity
 from ganforge.metrics.modes import mode_coverage
+from ganforge.objectives import EQUILIBRIUM_VALUE
 
-LOG4 = math.log(4.0)
+LOG4 = -EQUILIBRIUM_VALUE  # log 4: V(D, G) at equilibrium is -LOG4
 SEVERITIES = ("info", "warning", "error")
 FAMILIES = ("minimax", "wasserstein", "hinge", "least-squares")
 # stats that must stay finite; NaN anywhere (value included) is divergence

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 
 from ganforge.metrics.density import cv_bandwidth, js_divergence, kde_log_prob, optimal_discriminator
 from ganforge.metrics.modes import mode_coverage
+from ganforge.objectives import EQUILIBRIUM_VALUE
 
 HEAT_RES = 40  # D is evaluated on a HEAT_RES x HEAT_RES grid over the view box
 MESH_RES = 25  # latent mesh: MESH_RES x MESH_RES vertices (2D latents) or 8 * MESH_RES points (1D)
@@ -230,7 +230,7 @@ def value_terms(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict:
         "log_d_real": log_d_real,
         "log_one_minus_d_fake": log_one_minus_d_fake,
         "value": log_d_real + log_one_minus_d_fake,
-        "equilibrium": -math.log(4.0),
+        "equilibrium": EQUILIBRIUM_VALUE,
     }
 
 

@@ -14,8 +14,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from ganforge.objectives import EQUILIBRIUM_VALUE
 
-LOG4 = math.log(4.0)
+LOG4 = -EQUILIBRIUM_VALUE  # log 4: V(D, G) at equilibrium is -LOG4
 
 
 def fig_png(fig) -> bytes:
