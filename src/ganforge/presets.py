@@ -24,6 +24,14 @@ _DCGAN_MNIST = {
     "train.sample_every": 1000, "train.checkpoint_every": 1000,
 }
 
+_SNGAN = {
+    "data.name": "cifar10", "model.arch": "resnet", "model.z_dim": 128, "model.g_channels": 64,
+    "model.d_channels": 64, "model.spectral_norm": True, "loss.name": "hinge", "optim.lr_g": 2e-4,
+    "optim.lr_d": 2e-4, "optim.beta1": 0.0, "optim.beta2": 0.9, "optim.ema": 0.9999,
+    "train.batch_size": 64, "train.d_steps": 5, "train.steps": 50000, "train.log_every": 50,
+    "train.sample_every": 2500, "train.checkpoint_every": 5000,
+}
+
 # name -> (one-line description, overrides of the defaults)
 PRESETS: dict[str, tuple[str, dict]] = {
     "ring8": (
@@ -33,10 +41,11 @@ PRESETS: dict[str, tuple[str, dict]] = {
          "optim.ema": 0.99, "train.steps": 3000},
     ),
     "grid25": (
-        "25 Gaussians on a 5x5 grid, spacing 2, std 0.05 (PacGAN benchmark); PacGAN2 D, EMA of G",
-        # packing (Lin et al. 2018) keeps the modes, the EMA of G sharpens them (see docs/benchmarks.md)
-        {**_MLP_2D, "data.name": "grid25", "model.z_dim": 8, "model.pack": 2, "optim.ema": 0.99,
-         "train.steps": 10000},
+        "25 Gaussians on a 5x5 grid, spacing 2, std 0.05 (PacGAN benchmark); PacGAN2 D with R1, EMA of G",
+        # packing (Lin et al. 2018) and the R1 penalty (Mescheder et al. 2018) keep all 25 modes, the
+        # EMA of G sharpens them (see docs/benchmarks.md)
+        {**_MLP_2D, "data.name": "grid25", "model.z_dim": 8, "model.pack": 2, "loss.r1_weight": 1.0,
+         "optim.ema": 0.99, "train.steps": 10000},
     ),
     "spiral": (
         "points along a two-turn spiral; MLP G and D",
@@ -67,6 +76,32 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "fashion-dcgan": (
         "Fashion-MNIST 28x28, DCGAN with the non-saturating loss and EMA of G",
         {**_DCGAN_MNIST, "data.name": "fashion-mnist"},
+    ),
+    "stacked-mnist": (
+        "Stacked MNIST 28x28 RGB, 1000 modes (three digits as R, G, B); PacDCGAN2 with EMA of G, bf16",
+        # PacDCGAN2 (Lin et al. 2018): the DCGAN D judges pairs of samples, which keeps the modes
+        {**_DCGAN_MNIST, "data.name": "stacked-mnist", "model.pack": 2, "train.precision": "bf16",
+         "train.steps": 15000},
+    ),
+    "mnist-sngan": (
+        "MNIST 28x28, SNGAN-style ResNet G and D with spectral norm and the hinge loss, EMA of G",
+        {**_SNGAN, "data.name": "mnist", "model.g_channels": 32, "model.d_channels": 32,
+         "train.d_steps": 1, "optim.beta1": 0.5, "optim.beta2": 0.999, "train.steps": 10000},
+    ),
+    "cifar10-dcgan": (
+        "CIFAR-10 32x32 RGB, DCGAN with the non-saturating loss and EMA of G",
+        {**_DCGAN_MNIST, "data.name": "cifar10", "model.z_dim": 100, "model.g_channels": 64,
+         "model.d_channels": 64, "train.steps": 20000},
+    ),
+    "cifar10-sngan": (
+        "CIFAR-10 32x32 RGB, SNGAN ResNet (hinge, spectral norm, 5 D steps per G step), EMA of G; a GPU job",
+        # Miyato et al. 2018, table 3 setting: Adam(2e-4, 0, 0.9), n_dis 5, batch 64, 50k G updates
+        dict(_SNGAN),
+    ),
+    "cifar10-wgan-gp": (
+        "CIFAR-10 32x32 RGB, ResNet critic trained as WGAN-GP (Gulrajani et al. 2017), EMA of G; a GPU job",
+        {**_SNGAN, "model.spectral_norm": False, "loss.name": "wgan-gp", "loss.gp_weight": 10.0,
+         "optim.lr_g": 2e-4, "optim.lr_d": 2e-4},
     ),
     "fashion-wgan-gp": (
         "Fashion-MNIST 28x28, DCGAN critic trained as WGAN-GP (5 critic steps, lambda 10)",
