@@ -58,6 +58,12 @@ def test_point_data_run_and_scatter(tmp_path):
     assert main(["sample", str(run), "-n", "100", "--out", str(tmp_path / "ring.png")]) == 0
     assert main(["sample", str(run), "-n", "100", "--out", str(tmp_path / "ring.npy")]) == 0
     assert np.load(tmp_path / "ring.npy").shape == (100, 2)
+    code, out, _ = ganforge("sample", str(run), "-n", "50", "--drs", "0.5", "--drs-quantile", "0.9",
+                            "--out", str(tmp_path / "drs.npy"))
+    assert code == 0 and "rejection sampling kept" in out
+    assert np.load(tmp_path / "drs.npy").shape == (50, 2)
+    code, _, err = ganforge("sample", str(run), "--drs", "1", "--sheet", "--out", str(tmp_path / "x.npy"))
+    assert code == 1 and "--drs" in err and len(err.strip().splitlines()) == 1
 
 
 def test_presets_and_dry_run(capsys):

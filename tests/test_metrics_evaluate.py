@@ -94,3 +94,24 @@ def test_eval_command_prints_a_table_and_appends(ring_run, capsys):
     out = capsys.readouterr().out
     assert "modes_captured" in out and "js" in out and "appended 4 line(s)" in out
     assert len(read_metrics(ring_run)) == before + 4
+
+
+def test_reference_split_compares_against_the_test_images(shared_data, tmp_path, capsys):
+    cfg = load_preset("mnist-dcgan").with_overrides({
+        "data.data_dir": str(shared_data), "data.limit": 64, "train.steps": 2, "train.batch_size": 16,
+        "train.progress": False, "train.sample_every": 0, "train.checkpoint_every": 0,
+        "model.g_channels": 8, "model.d_channels": 8})
+    run_dir = create_run_dir(tmp_path / "mnist", cfg)
+    Trainer(cfg, run_dir=run_dir).run()
+    own = evaluate_run(run_dir, ["fid"], features=["mnist"], n=50, write=False)[0]["provenance"]
+    test = evaluate_run(run_dir, ["fid"], features=["mnist"], n=50, write=False,
+                        reference_split="test")[0]["provenance"]
+    assert own["reference"].startswith("mnist (train") and "64 images" in own["reference"]
+    assert test["reference"].startswith("mnist (test") and "10000 images" in test["reference"]
+    assert test["reference_sha256"] != own["reference_sha256"]
+
+
+def test_reference_split_needs_a_dataset_with_a_test_split(digits_run, capsys):
+    assert main(["eval", str(digits_run), "--metrics", "fid", "--features", "mnist", "--reference-split", "test"]) == 1
+    err = capsys.readouterr().err
+    assert "no separate test split" in err and err.count("\n") == 1

@@ -33,6 +33,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-ema", action="store_true", help="evaluate G itself rather than its moving average")
     p.add_argument("--no-cache", action="store_true", help="recompute the real reference features")
     p.add_argument("--data-dir", default=None, help="where to find the run's dataset")
+    p.add_argument("--reference-split", choices=("train", "test"), default=None,
+                   help="compare images against this split of the run's dataset (FID protocol: test; "
+                        "default: the split the run trained on)")
     p.set_defaults(func=run)
 
 
@@ -50,7 +53,7 @@ def run(args) -> int:
         args.run, _split(args.metrics) or None, checkpoint=args.checkpoint, data_dir=args.data_dir,
         n=args.n, n_real=args.n_real, features=_split(args.features) or None, inception_path=args.inception,
         seed=args.seed, ema=not args.no_ema, download=not args.no_download, use_cache=not args.no_cache,
-        progress=sys.stderr.isatty(),
+        progress=sys.stderr.isatty(), reference_split=args.reference_split,
     )
     print(format_lines(lines))
     print(f"appended {len(lines)} line(s) to {args.run}/metrics.jsonl")

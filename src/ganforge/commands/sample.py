@@ -11,6 +11,7 @@ import torch
 from ganforge.data import PointDistribution
 from ganforge.engine import Trainer
 from ganforge.engine.latent import lerp, slerp
+from ganforge.engine.rejection import fit_density_ratio, rejection_sample
 from ganforge.engine.rundir import read_run_config, run_checkpoint
 from ganforge.errors import ConfigError, RunDirError
 
@@ -30,6 +31,12 @@ def add_parser(sub) -> None:
                    help="image sheet of -n latent walks, each STEPS images from one random z to another")
     p.add_argument("--sheet", action="store_true",
                    help="class-conditional sheet: one row per class, -n samples per row (conditional models)")
+    p.add_argument("--drs", type=float, metavar="SECONDS",
+                   help="discriminator rejection sampling (Azadi et al. 2019): fit a density-ratio D against "
+                        "the generator for SECONDS, then keep each sample with probability exp(logit - max)")
+    p.add_argument("--drs-quantile", type=float, default=1.0, metavar="Q",
+                   help="with --drs: the rejection threshold as a quantile of the logits (default 1: exact; "
+                        "lower keeps more samples and corrects less)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=run)
 
@@ -42,6 +49,9 @@ def run(args) -> int:
         raise RunDirError(f"{out} already exists; use --overwrite to replace it")
     if args.n < 1:
         raise ConfigError(f"-n must be >= 1, got {args.n}")
+    if args.drs is not None and (args.drs <= 0 or args.interpolate is not None or args.sheet or args.label is not None):
+        raise ConfigError("--drs takes a positive number of seconds and cannot be combined with "
+                          "--interpolate, --sheet or --class")
     read_run_config(args.run)  # a clear error when RUN is not a run directory
     trainer = Trainer.from_checkpoint(run_checkpoint(args.run), overrides={"train.progress": False})
     gen = torch.Generator(trainer.device).manual_seed(args.seed)
@@ -50,6 +60,12 @@ def run(args) -> int:
         samples, nrow = interpolation_sheet(trainer, args.n, args.interpolate, args.label, not args.no_ema, gen)
     elif args.sheet:
         samples, nrow = class_sheet(trainer, args.n, not args.no_ema, gen)
+    elif args.drs is not None:
+        D_ratio = fit_density_ratio(trainer, seconds=args.drs, ema=not args.no_ema)
+        result = rejection_sample(trainer, D_ratio, args.n, quantile=args.drs_quantile, ema=not args.no_ema,
+                                  generator=gen)
+        samples = result.samples
+        print(f"rejection sampling kept {100 * result.acceptance:.1f}% of {result.proposed} proposals")
     else:
         samples = trainer.generate(args.n, labels=args.label, ema=not args.no_ema, generator=gen)
     save_samples(samples, out, trainer, nrow)

@@ -115,7 +115,7 @@ def rejection_sample(trainer, D_ratio: nn.Module, n: int, gamma: float = 0.0, qu
         logits = logits_of(x)
         if quantile == 1.0:
             max_logit = max(max_logit, float(logits.max()))
-        u = torch.rand(len(x), generator=g)
+        u = torch.rand(len(x), generator=g, device=g.device).cpu()
         keep = u < acceptance_probability(logits, max_logit, gamma)
         kept.append(x[keep])
         n_kept += int(keep.sum())

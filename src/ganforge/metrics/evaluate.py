@@ -8,6 +8,7 @@ dataset hash, feature extractor hash and sample count under ``<cache root>/refst
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -104,6 +105,18 @@ def reference_features(dataset, extractor: FeatureExtractor, n: int, seed: int, 
     return feats, key
 
 
+def reference_dataset(data_cfg, split: str):
+    """The ``split`` of the dataset ``data_cfg`` names (same resolution and channels; no limit)."""
+    from ganforge.data import load_dataset
+
+    if split not in ("train", "test"):
+        raise ConfigError(f"unknown reference split {split!r}; valid: train, test")
+    if data_cfg.name not in ("mnist", "fashion-mnist", "cifar10"):
+        raise ConfigError(f"dataset {data_cfg.name!r} has no separate test split to compare against; "
+                          "reference splits exist for mnist, fashion-mnist and cifar10")
+    return load_dataset(dataclasses.replace(data_cfg, split=split, limit=0))
+
+
 def _reference_name(dataset) -> str:
     split = dataset.info.get("split", "")
     c, h, w = dataset.shape
@@ -126,15 +139,20 @@ def evaluate_trainer(
     download: bool = True,
     use_cache: bool = True,
     progress: bool = False,
+    reference_split: str | None = None,
 ) -> list[dict]:
     """Compute ``metrics`` for ``trainer``'s generator now; return the ``metrics.jsonl`` lines.
 
     n / n_real: generated / real sample counts (defaults: 2,500 for points, as the mode-coverage
     protocol; 10,000 for images). features: extractor names for fid/kid/prdc on images (default:
     ``mnist`` for 28x28 digits, ``inception`` otherwise). seed fixes the latent noise and the real
-    subset, so re-evaluating a checkpoint gives the same numbers.
+    subset, so re-evaluating a checkpoint gives the same numbers. reference_split: compare image
+    runs against this split of the training dataset (``test`` for the usual FID protocol) rather
+    than the training data itself.
     """
     data = trainer.data
+    if reference_split is not None and reference_split != trainer.cfg.data.split:
+        data = reference_dataset(trainer.cfg.data, reference_split)
     names = check_metrics(metrics, data)
     points = _is_points(data)
     n = n or (2500 if points else 10000)
