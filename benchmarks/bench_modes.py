@@ -58,8 +58,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=0, help="rounds per run when --budget is 0")
     ap.add_argument("--drs-seconds", type=float, default=0.0,
                     help="seconds of the budget spent fitting the rejection-sampling D (0: no DRS)")
-    ap.add_argument("--drs-quantile", type=float, default=1.0,
-                    help="rejection threshold M as a quantile of the logits (1: the maximum, exact DRS)")
+    ap.add_argument("--drs-quantile", type=float, default=0.99,
+                    help="rejection threshold M as a quantile of the logits (default 0.99; 1: the maximum, exact "
+                         "DRS, which can keep almost nothing when a few samples get extreme logits)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="extra section.key=value")
     args = ap.parse_args()

@@ -75,12 +75,33 @@ def test_d_steps_and_value_reported():
     assert torch.equal(fresh.stream.generator.get_state(), trainer.stream.generator.get_state())
 
 
-def test_conditional_generation_respects_the_class():
-    cfg = tiny_config("dcgan", "hinge", conditional=True)
+@pytest.mark.parametrize("arch", ["dcgan", "resnet"])
+def test_conditional_generation_respects_the_class(arch):
+    cfg = tiny_config(arch, "hinge", conditional=True)
     trainer = Trainer(cfg, dataset=tiny_images())
-    a = trainer.generate(4, labels=1, z=torch.zeros(4, 4))
-    b = trainer.generate(4, labels=2, z=torch.zeros(4, 4))
-    assert not torch.allclose(a, b)
+    for _ in range(3):  # conditional batch norm starts class-blind (scale 1, shift 0) and learns per class
+        trainer.step()
+    z = torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
+    a = trainer.generate(4, labels=1, z=z)
+    b = trainer.generate(4, labels=2, z=z)
+    assert (a - b).abs().max() > 1e-4
+    assert (a[0] - a[1]).abs().max() > 1e-2  # and z still matters within a class
+
+
+def test_class_batch_norm_scales_and_shifts_per_class():
+    from ganforge.nets.layers import ClassBatchNorm2d
+
+    bn = ClassBatchNorm2d(2, n_classes=3)
+    with torch.no_grad():
+        bn.gamma.weight.copy_(torch.tensor([[1.0, 1.0], [2.0, 3.0], [0.5, 0.5]]))
+        bn.beta.weight.copy_(torch.tensor([[0.0, 0.0], [1.0, -1.0], [0.0, 0.0]]))
+    x = torch.randn(6, 2, 3, 3, generator=torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    normed = (x - x.mean((0, 2, 3), keepdim=True)) / torch.sqrt(x.var((0, 2, 3), unbiased=False, keepdim=True) + 1e-5)
+    expected = normed * bn.gamma.weight[labels][:, :, None, None] + bn.beta.weight[labels][:, :, None, None]
+    assert torch.allclose(bn(x, labels), expected, atol=1e-5)
+    plain = ClassBatchNorm2d(2)
+    assert torch.allclose(plain(x), normed, atol=1e-5)  # unconditional: labels ignored, affine at init
 
 
 @pytest.mark.parametrize("arch", ["dcgan", "resnet"])

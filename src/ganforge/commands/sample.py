@@ -34,9 +34,9 @@ def add_parser(sub) -> None:
     p.add_argument("--drs", type=float, metavar="SECONDS",
                    help="discriminator rejection sampling (Azadi et al. 2019): fit a density-ratio D against "
                         "the generator for SECONDS, then keep each sample with probability exp(logit - max)")
-    p.add_argument("--drs-quantile", type=float, default=1.0, metavar="Q",
-                   help="with --drs: the rejection threshold as a quantile of the logits (default 1: exact; "
-                        "lower keeps more samples and corrects less)")
+    p.add_argument("--drs-quantile", type=float, default=0.99, metavar="Q",
+                   help="with --drs: the rejection threshold as a quantile of the logits (default 0.99; 1 is "
+                        "exact rejection; lower keeps more samples and corrects less)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=run)
 

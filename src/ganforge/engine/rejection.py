@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.errors import ConfigError
+from ganforge.errors import ConfigError, GanforgeError
 from ganforge.nets import build_networks
 
 
@@ -83,16 +83,17 @@ class RejectionResult:
 
 
 @torch.no_grad()
-def rejection_sample(trainer, D_ratio: nn.Module, n: int, gamma: float = 0.0, quantile: float = 1.0,
+def rejection_sample(trainer, D_ratio: nn.Module, n: int, gamma: float = 0.0, quantile: float = 0.99,
                      ema: bool = True, generator: torch.Generator | None = None, burn_in: int = 10000,
                      max_proposals: int = 10_000_000) -> RejectionResult:
     """``n`` samples of G (G_ema when ``ema``) kept by discriminator rejection sampling.
 
     With ``quantile`` 1, M is the largest logit of ``burn_in`` proposals, raised whenever a larger
     one is seen (Azadi et al. 2019, algorithm 1): exact rejection sampling if D_ratio is exact.
-    A ``quantile`` below 1 sets M to that quantile of the burn-in logits and keeps every sample
-    above it: a partial correction that stays efficient when a rough G rarely reaches the sharpest
-    parts of the data (the exact ratio is then huge there, and almost everything else is rejected).
+    A ``quantile`` below 1 (default 0.99) sets M to that quantile of the burn-in logits and keeps
+    every sample above it: a slightly partial correction that stays efficient when a few samples
+    get extreme logits (a rough G rarely reaching the sharpest parts of the data, where the ratio is
+    huge), which would otherwise make exact rejection keep almost nothing.
     Fails if fewer than ``n`` survive ``max_proposals``.
     """
     if not 0.0 < quantile <= 1.0:
@@ -109,7 +110,7 @@ def rejection_sample(trainer, D_ratio: nn.Module, n: int, gamma: float = 0.0, qu
     chunk = max(n, 1000)
     while n_kept < n:
         if proposed >= max_proposals:
-            raise RuntimeError(f"rejection sampling kept {n_kept} of {proposed} proposals; "
+            raise GanforgeError(f"rejection sampling kept {n_kept} of {proposed} proposals; "
                                f"lower quantile (or gamma below 0) to accept more")
         x = trainer.generate(chunk, ema=ema, generator=g)
         logits = logits_of(x)

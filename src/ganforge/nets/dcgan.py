@@ -8,38 +8,36 @@ transposed convolutions; D halves it back with strided convolutions.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ganforge.nets.layers import ProjectionHead, maybe_sn, pack, resolution_levels
+from ganforge.nets.layers import ClassBatchNorm2d, ProjectionHead, maybe_sn, pack, resolution_levels
 
 
 class DCGANGenerator(nn.Module):
-    """z (B, z_dim) [+ class embedding] -> images (B, C, R, R) in [-1, 1]."""
+    """z (B, z_dim) [and labels (B,)] -> images (B, C, R, R) in [-1, 1].
+
+    A conditional G (``n_classes`` > 0) takes the class through conditional batch norm.
+    """
 
     def __init__(self, z_dim: int, channels: int, resolution: int, width: int, n_classes: int = 0):
         super().__init__()
         self.z_dim, self.n_classes = z_dim, n_classes
         self.base, levels = resolution_levels(resolution)
-        widths = [width * 2 ** (levels - i) for i in range(levels + 1)]  # coarse -> fine
-        self.embed = nn.Embedding(n_classes, z_dim) if n_classes else None
-        d_in = z_dim * (2 if n_classes else 1)
-        self.project = nn.Sequential(
-            nn.Linear(d_in, widths[0] * self.base * self.base, bias=False),
-            nn.Unflatten(1, (widths[0], self.base, self.base)),
-            nn.BatchNorm2d(widths[0]),
-            nn.ReLU(),
+        self.widths = [width * 2 ** (levels - i) for i in range(levels + 1)]  # coarse -> fine
+        self.project = nn.Linear(z_dim, self.widths[0] * self.base * self.base, bias=False)
+        self.norms = nn.ModuleList(ClassBatchNorm2d(w, n_classes) for w in self.widths)
+        self.ups = nn.ModuleList(
+            nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False) for c_in, c_out in zip(self.widths[:-1], self.widths[1:])
         )
-        ups = []
-        for c_in, c_out in zip(widths[:-1], widths[1:]):
-            ups += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
-        self.upsample = nn.Sequential(*ups)
-        self.to_image = nn.Sequential(nn.Conv2d(widths[-1], channels, 3, 1, 1), nn.Tanh())
+        self.to_image = nn.Sequential(nn.Conv2d(self.widths[-1], channels, 3, 1, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        if self.embed is not None:
-            z = torch.cat([z, self.embed(labels)], dim=1)  # (B, 2 * z_dim)
-        h = self.project(z)  # (B, widths[0], base, base)
-        return self.to_image(self.upsample(h))  # (B, C, R, R)
+        h = self.project(z).view(z.shape[0], self.widths[0], self.base, self.base)  # (B, w0, base, base)
+        h = F.relu(self.norms[0](h, labels))
+        for up, norm in zip(self.ups, self.norms[1:]):
+            h = F.relu(norm(up(h), labels))  # doubles the resolution
+        return self.to_image(h)  # (B, C, R, R)
 
 
 class DCGANDiscriminator(nn.Module):

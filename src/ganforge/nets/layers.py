@@ -56,6 +56,32 @@ def pack(x: torch.Tensor, k: int) -> torch.Tensor:
     return x.reshape(x.shape[0] // k, k * x.shape[1], *x.shape[2:])
 
 
+class ClassBatchNorm2d(nn.Module):
+    """Batch norm whose scale and shift are looked up per class when ``n_classes`` > 0.
+
+    Conditional batch norm (de Vries et al. 2017), as in the projection-discriminator cGAN's
+    generator (Miyato & Koyama 2018): the class enters G through every normalisation layer while z
+    alone feeds the first layer, so G cannot make an image from the class and ignore z. With
+    ``n_classes`` 0 it is an ordinary BatchNorm2d and ``labels`` is ignored.
+    """
+
+    def __init__(self, channels: int, n_classes: int = 0):
+        super().__init__()
+        self.n_classes = n_classes
+        self.bn = nn.BatchNorm2d(channels, affine=not n_classes)
+        if n_classes:
+            self.gamma = nn.Embedding(n_classes, channels)
+            self.beta = nn.Embedding(n_classes, channels)
+            nn.init.ones_(self.gamma.weight)
+            nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.bn(x)  # (B, C, H, W)
+        if not self.n_classes:
+            return h
+        return h * self.gamma(labels)[:, :, None, None] + self.beta(labels)[:, :, None, None]
+
+
 class ProjectionHead(nn.Module):
     """Projection discriminator output (Miyato & Koyama 2018): psi(h) + <embed(y), h>."""
 

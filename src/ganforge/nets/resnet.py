@@ -12,21 +12,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganforge.nets.layers import ProjectionHead, maybe_sn, pack, resolution_levels
+from ganforge.nets.layers import ClassBatchNorm2d, ProjectionHead, maybe_sn, pack, resolution_levels
 
 
 class UpBlock(nn.Module):
-    """BN-ReLU-upsample-conv-BN-ReLU-conv, plus an upsampled 1x1-conv shortcut. (B, c_in, H, W) -> (B, c_out, 2H, 2W)."""
+    """BN-ReLU-upsample-conv-BN-ReLU-conv, plus an upsampled 1x1-conv shortcut. (B, c_in, H, W) -> (B, c_out, 2H, 2W).
 
-    def __init__(self, c_in: int, c_out: int):
+    The batch norms are class-conditional when ``n_classes`` > 0 (Miyato & Koyama 2018).
+    """
+
+    def __init__(self, c_in: int, c_out: int, n_classes: int = 0):
         super().__init__()
-        self.bn1, self.bn2 = nn.BatchNorm2d(c_in), nn.BatchNorm2d(c_out)
+        self.bn1, self.bn2 = ClassBatchNorm2d(c_in, n_classes), ClassBatchNorm2d(c_out, n_classes)
         self.conv1, self.conv2 = nn.Conv2d(c_in, c_out, 3, 1, 1), nn.Conv2d(c_out, c_out, 3, 1, 1)
         self.shortcut = nn.Conv2d(c_in, c_out, 1)
 
-    def forward(self, x):
-        h = F.interpolate(F.relu(self.bn1(x)), scale_factor=2, mode="nearest")
-        h = self.conv2(F.relu(self.bn2(self.conv1(h))))
+    def forward(self, x, labels=None):
+        h = F.interpolate(F.relu(self.bn1(x, labels)), scale_factor=2, mode="nearest")
+        h = self.conv2(F.relu(self.bn2(self.conv1(h), labels)))
         return h + self.shortcut(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
@@ -53,24 +56,23 @@ class DownBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
-    """z (B, z_dim) [+ class embedding] -> images (B, C, R, R) in [-1, 1]."""
+    """z (B, z_dim) [and labels (B,)] -> images (B, C, R, R) in [-1, 1]; conditional batch norm for classes."""
 
     def __init__(self, z_dim: int, channels: int, resolution: int, width: int, n_classes: int = 0):
         super().__init__()
         self.z_dim, self.n_classes = z_dim, n_classes
         self.base, levels = resolution_levels(resolution)
-        ch = 4 * width  # constant width through the blocks, as in SNGAN's CIFAR model
-        self.embed = nn.Embedding(n_classes, z_dim) if n_classes else None
-        self.linear = nn.Linear(z_dim * (2 if n_classes else 1), ch * self.base * self.base)
-        self.blocks = nn.Sequential(*[UpBlock(ch, ch) for _ in range(levels)])
-        self.to_image = nn.Sequential(nn.BatchNorm2d(ch), nn.ReLU(), nn.Conv2d(ch, channels, 3, 1, 1), nn.Tanh())
-        self.ch = ch
+        self.ch = 4 * width  # constant width through the blocks, as in SNGAN's CIFAR model
+        self.linear = nn.Linear(z_dim, self.ch * self.base * self.base)
+        self.blocks = nn.ModuleList(UpBlock(self.ch, self.ch, n_classes) for _ in range(levels))
+        self.out_norm = ClassBatchNorm2d(self.ch, n_classes)
+        self.to_image = nn.Sequential(nn.ReLU(), nn.Conv2d(self.ch, channels, 3, 1, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        if self.embed is not None:
-            z = torch.cat([z, self.embed(labels)], dim=1)  # (B, 2 * z_dim)
         h = self.linear(z).view(z.shape[0], self.ch, self.base, self.base)  # (B, ch, base, base)
-        return self.to_image(self.blocks(h))  # (B, C, R, R)
+        for block in self.blocks:
+            h = block(h, labels)  # doubles the resolution
+        return self.to_image(self.out_norm(h, labels))  # (B, C, R, R)
 
 
 class ResNetDiscriminator(nn.Module):
