@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.engine.batches import make_stream
 from ganforge.errors import ConfigError, GanforgeError
 from ganforge.nets import build_networks
 
@@ -49,9 +50,10 @@ def fit_density_ratio(trainer, steps: int = 0, seconds: float = 0.0, batch: int 
     opt = torch.optim.Adam(D.parameters(), lr=lr or o.lr_d, betas=(o.beta1, o.beta2))
     B = batch or cfg.train.batch_size
     noise = torch.Generator(trainer.noise_gen.device).manual_seed(cfg.train.seed + 4)
+    stream = make_stream(trainer.data, cfg.train.seed + 5)  # its own data order: training's is untouched
     t0, n = time.perf_counter(), 0
     while (n < steps) if steps > 0 else (time.perf_counter() - t0 < seconds):
-        real, _ = trainer.real_batch(B)
+        real = stream.next(B)[0].to(trainer.device)
         fake = trainer.generate(B, ema=ema, generator=noise).to(trainer.device)
         logits = D(torch.cat([real, fake]))  # (2B,)
         real_logits, fake_logits = logits[:B], logits[B:]
