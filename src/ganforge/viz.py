@@ -91,6 +91,21 @@ def read_jsonl(path) -> list[dict]:
     return out
 
 
+def series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of ``key`` over stats rows; non-numbers and non-finite values dropped."""
+    xs, ys = [], []
+    for r in rows:
+        v = r.get(key)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v) and isinstance(r.get("step"), (int, float)):
+            xs.append(r["step"])
+            ys.append(v)
+    return np.asarray(xs), np.asarray(ys)
+
+
 def plot_training_curves(stats_path, path) -> Path:
     """Losses, and D(x) / D(G(z)) against the 0.5 line, from a stats.jsonl file."""
     import matplotlib
@@ -99,19 +114,14 @@ def plot_training_curves(stats_path, path) -> Path:
     import matplotlib.pyplot as plt
 
     rows = read_jsonl(stats_path)
-
-    def series(key):
-        pts = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))]
-        return ([p[0] for p in pts], [p[1] for p in pts]) if pts else ([], [])
-
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
     for key, label in (("d_loss", "D loss"), ("g_loss", "G loss")):
-        ax1.plot(*series(key), label=label, lw=1)
+        ax1.plot(*series(rows, key), label=label, lw=1)
     ax1.set_xlabel("round")
     ax1.set_title("losses")
     ax1.legend(fontsize=8)
     for key, label in (("d_real", "mean D(x)"), ("d_fake", "mean D(G(z))")):
-        ax2.plot(*series(key), label=label, lw=1)
+        ax2.plot(*series(rows, key), label=label, lw=1)
     ax2.axhline(0.5, color="gray", ls="--", lw=1, label="0.5 (equilibrium)")
     ax2.set_ylim(-0.02, 1.02)
     ax2.set_xlabel("round")

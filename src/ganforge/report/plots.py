@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from ganforge.objectives import EQUILIBRIUM_VALUE
+from ganforge.viz import series
 
 LOG4 = -EQUILIBRIUM_VALUE  # log 4: V(D, G) at equilibrium is -LOG4
 
@@ -27,19 +28,13 @@ def fig_png(fig) -> bytes:
     return buf.getvalue()
 
 
-def series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values) of ``key`` over stats rows; non-numbers and non-finite values dropped."""
-    xs, ys = [], []
-    for r in rows:
-        v = r.get(key)
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(v) and isinstance(r.get("step"), (int, float)):
-            xs.append(r["step"])
-            ys.append(v)
-    return np.asarray(xs), np.asarray(ys)
+def _finish_round_plot(fig, ax, title: str) -> bytes:
+    """Label the round axis, title and legend, then render ``fig`` to PNG bytes."""
+    ax.set_xlabel("round")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig_png(fig)
 
 
 def _mark_alerts(ax, alerts):
@@ -54,11 +49,7 @@ def plot_losses(rows, alerts=()) -> bytes:
     for key, label in (("d_loss", "D loss"), ("g_loss", "G loss")):
         ax.plot(*series(rows, key), lw=1, label=label)
     _mark_alerts(ax, alerts)
-    ax.set_xlabel("round")
-    ax.set_title("losses (vertical lines: alerts)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig_png(fig)
+    return _finish_round_plot(fig, ax, "losses (vertical lines: alerts)")
 
 
 def plot_d_outputs(rows, family: str) -> bytes:
@@ -69,15 +60,10 @@ def plot_d_outputs(rows, family: str) -> bytes:
         ax.plot(*series(rows, "d_fake"), lw=1, label="mean D(G(z))")
         ax.axhline(0.5, color="gray", ls="--", lw=1, label="0.5: D cannot tell (equilibrium)")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title("discriminator outputs")
-    else:
-        ax.plot(*series(rows, "real_logit"), lw=1, label="mean D(x) (raw score)")
-        ax.plot(*series(rows, "fake_logit"), lw=1, label="mean D(G(z)) (raw score)")
-        ax.set_title(f"critic scores ({family} loss: equal scores = equilibrium)")
-    ax.set_xlabel("round")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig_png(fig)
+        return _finish_round_plot(fig, ax, "discriminator outputs")
+    ax.plot(*series(rows, "real_logit"), lw=1, label="mean D(x) (raw score)")
+    ax.plot(*series(rows, "fake_logit"), lw=1, label="mean D(G(z)) (raw score)")
+    return _finish_round_plot(fig, ax, f"critic scores ({family} loss: equal scores = equilibrium)")
 
 
 def plot_value(rows) -> bytes:
@@ -86,11 +72,7 @@ def plot_value(rows) -> bytes:
     ax.plot(*series(rows, "value"), lw=1, label="V(D, G)")
     ax.axhline(-LOG4, color="gray", ls="--", lw=1, label="-log 4 (equilibrium)")
     ax.axhline(0.0, color="tab:red", ls=":", lw=1, label="0 (perfect D)")
-    ax.set_xlabel("round")
-    ax.set_title("value of the game")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig_png(fig)
+    return _finish_round_plot(fig, ax, "value of the game")
 
 
 def plot_grad_norms(rows) -> bytes:
@@ -100,11 +82,7 @@ def plot_grad_norms(rows) -> bytes:
         x, y = series(rows, key)
         ax.plot(x, np.maximum(y, 1e-12), lw=1, label=label)
     ax.set_yscale("log")
-    ax.set_xlabel("round")
-    ax.set_title("gradient norms (vanishing G gradients mean D has won)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig_png(fig)
+    return _finish_round_plot(fig, ax, "gradient norms (vanishing G gradients mean D has won)")
 
 
 def plot_metrics(lines: list[dict]) -> bytes | None:
