@@ -127,6 +127,11 @@ def test_inception_features_on_a_few_images(shared_data, monkeypatch):
     f = ext(x)
     assert f.shape == (4, 2048) and torch.isfinite(f).all()
     assert torch.equal(f[:2], ext(x[:2]))  # deterministic, independent of the batch
+    # the channels-last input is a speed choice only: same features as the network's plain layout
+    net = torch.jit.load(str(path)).eval()
+    with torch.no_grad():
+        plain = net(feats._resize(feats.quantize(x).repeat(1, 3, 1, 1), feats.INCEPTION_SIZE).contiguous())
+    assert torch.allclose(f, plain, rtol=1e-4, atol=1e-5)
     prov = ext.provenance()
     assert prov["features_sha256"] == feats.INCEPTION_SHA256 and "299" in prov["resize"]
     json.dumps(prov)
