@@ -27,6 +27,7 @@ class DataConfig:
     channels: int = 0  # 1 (grayscale) or 3 (RGB) for image data; 0 keeps the native channels
     limit: int = 0  # use at most this many images (0 = all); handy for quick experiments
     noise_std: float = 0.0  # extra Gaussian noise on 2D/ND point data (0 = the distribution's own)
+    clusters: int = 0  # >0: label images by this many k-means clusters of their pixels (self-conditioning)
 
 
 @dataclass

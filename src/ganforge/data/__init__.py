@@ -18,13 +18,23 @@ def dataset_names() -> dict[str, str]:
 
 def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
     """The dataset or point distribution that ``cfg`` names."""
+    from ganforge.errors import ConfigError, DataError
+
+    if cfg.clusters < 0:
+        raise ConfigError(f"data.clusters must be >= 0 (0: the dataset's own labels), got {cfg.clusters}")
     if cfg.name in POINT_DATASETS:
+        if cfg.clusters:
+            raise ConfigError(f"data.clusters labels image datasets; {cfg.name!r} is a point distribution")
         return make_distribution(cfg.name, cfg.path, cfg.noise_std)
     from ganforge.data.images import IMAGE_DATASETS, load_image_dataset
 
     if cfg.name in IMAGE_DATASETS:
-        return load_image_dataset(cfg)
-    from ganforge.errors import DataError
+        dataset = load_image_dataset(cfg)
+        if cfg.clusters:
+            from ganforge.data.clusters import with_cluster_labels
+
+            dataset = with_cluster_labels(dataset, cfg.clusters)
+        return dataset
 
     raise DataError(f"unknown dataset {cfg.name!r}; valid datasets: {', '.join(dataset_names())}")
 

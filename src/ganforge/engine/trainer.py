@@ -106,7 +106,14 @@ class Trainer:
         else:
             self.data_shape = (self.data.dim,)
         if cfg.model.conditional and getattr(self.data, "labels", None) is None:
-            raise ConfigError(f"model.conditional needs a labelled dataset; {cfg.data.name!r} has no labels")
+            raise ConfigError(f"model.conditional needs a labelled dataset; {cfg.data.name!r} has no labels "
+                              f"(data.clusters=K labels it by K clusters of its pixels)")
+        if cfg.data.clusters and not cfg.model.conditional:
+            raise ConfigError("data.clusters makes pseudo-labels for a conditional model; set model.conditional=true")
+        # class frequencies of the training data (n_classes,): a conditional G is trained and sampled
+        # with classes drawn as often as the data has them, so it generates the data's mixture
+        self.class_prior = (torch.bincount(self.data.labels, minlength=self.n_classes).double()
+                            if cfg.model.conditional else None)
         with torch.random.fork_rng(devices=[]):  # seeded initialisation without reseeding the process
             torch.manual_seed(t.seed)
             self.G, self.D = build_networks(cfg.model, self.data_shape, self.n_classes)
@@ -148,11 +155,13 @@ class Trainer:
         return torch.randn(n, self.z_dim, generator=g, device=g.device).to(self.device)
 
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
-        """Uniform random class labels (n,) for a conditional G, else None."""
+        """Random class labels (n,) drawn with the training data's class frequencies for a conditional
+        G, else None."""
         if not self.cfg.model.conditional:
             return None
         g = generator or self.noise_gen
-        return torch.randint(0, self.n_classes, (n,), generator=g, device=g.device).to(self.device)
+        prior = self.class_prior.to(g.device)
+        return torch.multinomial(prior, n, replacement=True, generator=g).to(self.device)
 
     @torch.no_grad()
     def generate(self, n: int, labels=None, ema: bool = True, z: torch.Tensor | None = None,

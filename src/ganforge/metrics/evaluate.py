@@ -114,7 +114,7 @@ def reference_dataset(data_cfg, split: str):
     if data_cfg.name not in ("mnist", "fashion-mnist", "cifar10"):
         raise ConfigError(f"dataset {data_cfg.name!r} has no separate test split to compare against; "
                           "reference splits exist for mnist, fashion-mnist and cifar10")
-    return load_dataset(dataclasses.replace(data_cfg, split=split, limit=0))
+    return load_dataset(dataclasses.replace(data_cfg, split=split, limit=0, clusters=0))
 
 
 def _reference_name(dataset) -> str:
