@@ -14,7 +14,7 @@ from ganforge.presets import PRESETS, load_preset
 
 BUILT_IN = {"ring8", "grid25", "spiral", "moons", "digits"}
 EXPECTED_SHAPES = {
-    "digits": (1, 8, 8), "mnist-dcgan": (1, 28, 28), "mnist-cgan": (1, 28, 28), "mnist-sngan": (1, 28, 28),
+    "digits": (1, 8, 8), "mnist-dcgan": (1, 28, 28), "mnist-cgan": (1, 28, 28), "mnist-selfcond": (1, 28, 28), "mnist-sngan": (1, 28, 28),
     "fashion-dcgan": (1, 28, 28), "fashion-wgan-gp": (1, 28, 28), "stacked-mnist": (3, 28, 28),
     "cifar10-dcgan": (3, 32, 32), "cifar10-sngan": (3, 32, 32), "cifar10-wgan-gp": (3, 32, 32),
 }
@@ -28,6 +28,9 @@ def test_preset_trains_and_samples(name, request):
         overrides["data.data_dir"] = str(request.getfixturevalue("shared_data"))
         overrides["data.limit"] = 64
     cfg = load_preset(name).with_overrides(overrides)
+    if cfg.data.clusters:  # self-conditioned: as many clusters as 64 images can hold
+        cfg = cfg.with_overrides({"data.clusters": min(cfg.data.clusters, 8)})
+        assert cfg.model.conditional
     trainer = Trainer(cfg)
     for _ in range(2):
         stats = trainer.step()
