@@ -4,6 +4,7 @@ tests), the classifier's accuracy on real MNIST, Stacked MNIST labels."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -128,7 +129,9 @@ def test_inception_features_on_a_few_images(shared_data, monkeypatch):
     assert f.shape == (4, 2048) and torch.isfinite(f).all()
     assert torch.equal(f[:2], ext(x[:2]))  # deterministic, independent of the batch
     # the channels-last input is a speed choice only: same features as the network's plain layout
-    net = torch.jit.load(str(path)).eval()
+    with warnings.catch_warnings():  # TorchScript is flagged as deprecated; the file is TorchScript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        net = torch.jit.load(str(path)).eval()
     with torch.no_grad():
         plain = net(feats._resize(feats.quantize(x).repeat(1, 3, 1, 1), feats.INCEPTION_SIZE).contiguous())
     assert torch.allclose(f, plain, rtol=1e-4, atol=1e-5)
