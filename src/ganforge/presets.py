@@ -24,8 +24,9 @@ _DCGAN_MNIST = {
     "train.sample_every": 1000, "train.checkpoint_every": 1000,
 }  # 15000 rounds: about 25 min on one core of the development CPU with --set train.precision=bf16
 
-# the cGAN recipe of mnist-cgan trained on k-means clusters of the pixels instead of labels
-_SELF_CONDITIONED = {**_DCGAN_MNIST, "model.conditional": True, "model.spectral_norm": True, "loss.name": "hinge"}
+# the cGAN of Miyato & Koyama 2018 in DCGAN size (conditional batch norm in G, spectral-norm
+# projection D, hinge): mnist-cgan on the labels, the self-conditioned presets on pixel clusters
+_CGAN_MNIST = {**_DCGAN_MNIST, "model.conditional": True, "model.spectral_norm": True, "loss.name": "hinge"}
 
 _SNGAN = {
     "data.name": "cifar10", "model.arch": "resnet", "model.z_dim": 128, "model.g_channels": 64,
@@ -75,13 +76,12 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "mnist-selfcond": (
         "MNIST 28x28 without labels: DCGAN self-conditioned on 20 k-means clusters of the pixels, "
         "conditional batch norm, SN projection D, hinge",
-        {**_SELF_CONDITIONED, "data.name": "mnist", "data.clusters": 20},
+        {**_CGAN_MNIST, "data.name": "mnist", "data.clusters": 20},
     ),
     "mnist-cgan": (
         "MNIST 28x28, class-conditional DCGAN (conditional batch norm in G, projection D, spectral norm, hinge)",
-        # the cGAN of Miyato & Koyama 2018 in DCGAN size: without spectral norm and conditional batch
-        # norm, G learned one image per class (see docs/benchmarks.md)
-        {**_DCGAN_MNIST, "model.conditional": True, "model.spectral_norm": True, "loss.name": "hinge"},
+        # without spectral norm and conditional batch norm, G learned one image per class (docs/benchmarks.md)
+        dict(_CGAN_MNIST),
     ),
     "fashion-dcgan": (
         "Fashion-MNIST 28x28, DCGAN with the non-saturating loss and EMA of G",
@@ -92,7 +92,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
         "pixel clusters (no labels), conditional batch norm, SN projection D, hinge",
         # self-conditioning (Liu et al. 2020) took PacDCGAN2's 990 modes and KL 0.45 to 1000 modes and
         # KL 0.22 in the same 15000 rounds (docs/benchmarks.md)
-        {**_SELF_CONDITIONED, "data.name": "stacked-mnist", "data.clusters": 100},
+        {**_CGAN_MNIST, "data.name": "stacked-mnist", "data.clusters": 100},
     ),
     "mnist-sngan": (
         "MNIST 28x28, SNGAN-style ResNet G and D with spectral norm and the hinge loss, EMA of G",
