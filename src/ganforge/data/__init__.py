@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ganforge.config import DataConfig
-from ganforge.data.base import ImageDataset
+from ganforge.data.base import ImageDataset, is_point_data
 from ganforge.data.mixtures import POINT_DATASETS, PointDistribution, make_distribution
 
-__all__ = ["DATASETS", "ImageDataset", "PointDistribution", "load_dataset", "dataset_names"]
+__all__ = ["DATASETS", "ImageDataset", "PointDistribution", "load_dataset", "dataset_names", "is_point_data"]
 
 
 def dataset_names() -> dict[str, str]:

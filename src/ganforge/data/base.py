@@ -39,3 +39,11 @@ class ImageDataset:
         x = self.images[index].float().div_(127.5).sub_(1.0)
         y = self.labels[index] if self.labels is not None else None
         return x, y
+
+
+def is_point_data(data) -> bool:
+    """True for point distributions (sampled without end, with a ``dim``), False for image datasets.
+
+    The one test of "is this point data?" that the engine, metrics, diagnostics and commands share.
+    """
+    return not isinstance(data, ImageDataset) and hasattr(data, "sample") and hasattr(data, "dim")
