@@ -68,7 +68,7 @@ def test_saturation_is_the_reason_for_the_nonsaturating_loss():
 def test_objective_flags_and_unknown_name():
     assert OBJECTIVES["wasserstein"].clip_weights and not OBJECTIVES["wgan-gp"].clip_weights
     assert OBJECTIVES["wgan-gp"].default_gp_weight == 10.0
-    with pytest.raises(ConfigError, match="valid losss?: .*hinge"):
+    with pytest.raises(ConfigError, match="valid losses: .*hinge"):
         get_objective("vanilla")
 
 

@@ -30,6 +30,19 @@ class TrainingDiverged(GanforgeError):
     """A loss or a weight became NaN or infinite."""
 
 
+class RunInUseError(RunDirError):
+    """Another live process is training or resuming the same run directory."""
+
+
+class DiskFullError(GanforgeError):
+    """A write failed because the disk (or the user's quota) is full; nothing half-written is left."""
+
+
 def unknown_name(kind: str, name: str, valid) -> ConfigError:
     """Build the standard 'unknown X' error that lists every accepted value."""
-    return ConfigError(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(sorted(valid))}")
+    return ConfigError(f"unknown {kind} {name!r}; valid {_plural(kind)}: {', '.join(sorted(valid))}")
+
+
+def _plural(noun: str) -> str:
+    """English plural of a setting's noun: loss -> losses, architecture -> architectures."""
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
