@@ -55,6 +55,7 @@ class LossConfig:
     gp_weight: float = 0.0  # gradient penalty weight (10 for WGAN-GP; 0 = off unless the objective sets it)
     gp_mode: str = "two-sided"  # "two-sided" (Gulrajani et al.) or "one-sided" (penalise only norm > 1)
     r1_weight: float = 0.0  # R1 penalty on real data, gamma/2 * |grad D(x)|^2 (Mescheder et al. 2018)
+    r1_every: int = 1  # lazy R1: apply it every this many D updates, weighted by as many (StyleGAN2)
     clip: float = 0.01  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
 
 
