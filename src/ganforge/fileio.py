@@ -3,7 +3,10 @@
 Every file ganforge writes (configs, stats, samples, reports, caches, saved experiments) goes
 through :func:`atomic_path`: the content is written to a hidden temporary file beside the target,
 then renamed over it in one step. A crash, a kill or a full disk therefore leaves either the old
-file or the new one, and the temporary file is removed when the write fails.
+file or the new one, and the temporary file is removed when the write fails. Temporary names carry
+the writer's pid, so what a killed process left behind is recognised and removed on the next start
+(:func:`remove_stale_temps`); a full disk becomes one :class:`~ganforge.errors.DiskFullError` line
+(:func:`disk_full_as_error`).
 
 JSON has no literal for NaN or infinity. ganforge writes them as ``null`` everywhere (stats,
 metrics, alerts, the lab's messages), so any JSON reader can read every file of a run directory.
@@ -12,9 +15,13 @@ metrics, alerts, the lab's messages), so any JSON reader can read every file of 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
+import re
+import shutil
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -89,3 +96,95 @@ def append_json_line(path: str | Path, obj: Any) -> None:
     with open(path, "a") as f:
         f.write(to_json(obj) + "\n")
         f.flush()
+
+
+# ------------------------------------------------------------------ full disks and leftovers
+
+DISK_FULL_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None)) if e is not None)
+STALE_AGE_S = 3600.0  # a temp file untouched this long has no live writer (every writer keeps writing)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when ``exc`` is the OS saying the disk or the user's quota is full."""
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
+
+
+@contextlib.contextmanager
+def disk_full_as_error(what: str, folder: str | Path) -> Iterator[None]:
+    """Turn a full disk inside the block into one :class:`~ganforge.errors.DiskFullError` line
+    naming ``what`` was being written and in which ``folder``; other errors pass through.
+
+    Use it around writes that clean up after themselves (:func:`atomic_path`), so the message
+    can promise that nothing half-written is left.
+    """
+    from ganforge.errors import DiskFullError
+
+    try:
+        yield
+    except OSError as e:
+        if not is_disk_full(e):
+            raise
+        raise DiskFullError(f"disk full while writing {what} in {folder} ({e.strerror}); the partial "
+                            f"write was removed; free some space and try again") from None
+
+
+_OWNED_NAME = re.compile(r"^\.tmp-(?P<name>.+)\.(?P<pid>\d+)(?P<suffix>\.[^.]*)?$")  # temp_name's pattern
+_OWNED_DASH = re.compile(r"^\.tmp-.+-(?P<pid>\d+)$")  # checkpoint folders of earlier versions
+
+
+def temp_owner_pid(name: str) -> int | None:
+    """The pid of the process that made temporary file or folder ``name``, or None if unknown."""
+    m = _OWNED_NAME.match(name)
+    # temp_name keeps dest's extension, so the suffix after the pid must be the name's own suffix
+    if m and (m["suffix"] or "") == Path(m["name"]).suffix:
+        return int(m["pid"])
+    m = _OWNED_DASH.match(name)
+    return int(m["pid"]) if m else None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (one owned by another user counts)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:  # platforms without signal 0: assume alive, the age rule still applies
+        return True
+    return True
+
+
+def remove_stale_temps(folder: str | Path, legacy: tuple[str, ...] = (), max_age_s: float = STALE_AGE_S) -> list[Path]:
+    """Remove the temporary files and folders a killed process left in ``folder``; return them.
+
+    A ``.tmp-`` entry goes when the process named in it is dead, or when it has not been modified
+    for ``max_age_s`` (the pid may have been reused, as in containers where every run has the same
+    pid); a live process's fresh temp file is never touched. ``legacy`` globs name temp files of
+    earlier versions that carry no pid; they go by the age rule alone.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    now = time.time()
+    removed = []
+    candidates = [(p, temp_owner_pid(p.name)) for p in folder.glob(TEMP_PREFIX + "*")]
+    candidates += [(p, None) for pattern in legacy for p in folder.glob(pattern)]
+    for path, pid in candidates:
+        try:
+            age = now - path.lstat().st_mtime
+        except FileNotFoundError:  # removed by another process meanwhile
+            continue
+        if pid is not None and pid_alive(pid) and age < max_age_s:
+            continue
+        if pid is None and age < max_age_s:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        removed.append(path)
+    return removed
