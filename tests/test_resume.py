@@ -29,7 +29,7 @@ def small_config(steps, **extra):
 
 def all_weights(trainer):
     out = {}
-    for name, module in trainer._modules().items():
+    for name, module in trainer.modules().items():
         out.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
     for name, opt in (("opt_g", trainer.opt_g), ("opt_d", trainer.opt_d)):
         for i, st in opt.state_dict()["state"].items():

@@ -137,16 +137,17 @@ def test_bf16_autocast_round(arch):
 def test_unknown_precision_is_rejected():
     from ganforge.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="unknown train.precision 'fp8'"):
-        Trainer(tiny_config("mlp", "hinge").with_overrides({"train.precision": "fp8"}))
+    with pytest.raises(ConfigError, match="train.precision.*fp8"):
+        tiny_config("mlp", "hinge").with_overrides({"train.precision": "fp8"})
 
 
-def test_d_logits_and_construction_have_no_side_effects():
+def test_construction_seeds_the_process_and_d_logits_has_no_side_effects():
     torch.manual_seed(123)
+    Trainer(tiny_config("mlp", "hinge", spectral_norm=True, pack=2))
     expected = torch.rand(3)
-    torch.manual_seed(123)
+    torch.manual_seed(456)  # whatever ran before, train.seed decides the process RNG from here on
     trainer = Trainer(tiny_config("mlp", "hinge", spectral_norm=True, pack=2))
-    assert torch.equal(torch.rand(3), expected), "building a Trainer must not reseed the process"
+    assert torch.equal(torch.rand(3), expected), "train.seed must seed the process-global RNG"
     before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
     logits = trainer.d_logits(torch.randn(5, 2))
     assert logits.shape == (5,)
@@ -164,5 +165,5 @@ def test_linear_schedule_decays_to_zero_at_the_last_round():
     assert lrs == [pytest.approx(e) for e in expected]
     from ganforge.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="unknown optim.schedule 'cosine'"):
-        Trainer(cfg.with_overrides({"optim.schedule": "cosine"}))
+    with pytest.raises(ConfigError, match="optim.schedule.*cosine"):
+        cfg.with_overrides({"optim.schedule": "cosine"})

@@ -1,0 +1,257 @@
+"""A trained generator (or discriminator) that stands on its own, without the training data.
+
+A checkpoint's ``state.json`` records, beside the configuration, what the networks need to be
+rebuilt (:class:`NetworkSpec`: data shape, number of classes, class frequencies). So sampling,
+export, the report and evaluation against given data load G with the run directory alone:
+
+    G = ganforge.load_generator("runs/mnist")      # G_ema when the run has one
+    x = G.generate(16)                             # (16, 1, 28, 28) in [-1, 1], on the CPU
+    x = G(G.sample_z(16))                          # the same thing by hand (unconditional G)
+
+:class:`Generator` is a plain ``nn.Module``: ``forward(z, labels=None)`` is the network itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ganforge.config import Config
+from ganforge.engine import checkpoint as ckpt
+from ganforge.errors import CheckpointError, ConfigError, RunDirError
+
+
+@dataclass
+class NetworkSpec:
+    """What the networks' constructors need beyond the model settings (saved in every checkpoint)."""
+
+    data_shape: tuple[int, ...]  # one sample: (dim,) for points, (C, H, W) for images
+    n_classes: int = 0  # classes of a conditional model (0: unconditional)
+    class_prior: list[float] | None = None  # class frequencies of the training data (conditional models)
+
+    @property
+    def is_points(self) -> bool:
+        return len(self.data_shape) == 1
+
+    def to_dict(self) -> dict:
+        return {"data_shape": list(self.data_shape), "n_classes": self.n_classes, "class_prior": self.class_prior}
+
+    @classmethod
+    def from_dict(cls, d, where: str = "checkpoint") -> "NetworkSpec":
+        try:
+            shape = tuple(int(v) for v in d["data_shape"])
+            n_classes = int(d.get("n_classes", 0))
+            prior = d.get("class_prior")
+            prior = [float(v) for v in prior] if prior is not None else None
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError(f"{where}: the network description in state.json is malformed") from None
+        if not shape or any(s < 1 for s in shape) or n_classes < 0 or (prior is not None and len(prior) != n_classes):
+            raise CheckpointError(f"{where}: the network description in state.json is malformed")
+        return cls(shape, n_classes, prior)
+
+
+def draw_z(n: int, z_dim: int, noise: str, generator: torch.Generator, device) -> torch.Tensor:
+    """Latent noise (n, z_dim): N(0, I) or U[-1, 1], drawn on ``generator``'s device, moved to ``device``."""
+    if noise == "uniform":
+        return torch.rand(n, z_dim, generator=generator, device=generator.device).mul_(2).sub_(1).to(device)
+    return torch.randn(n, z_dim, generator=generator, device=generator.device).to(device)
+
+
+class Generator(nn.Module):
+    """G with its latent distribution and classes: everything needed to draw samples.
+
+    ``forward(z, labels=None)`` is the network; :meth:`generate` draws the noise (and classes, with
+    the training data's frequencies) itself. ``net`` is G or G_ema.
+    """
+
+    def __init__(self, net: nn.Module, z_dim: int, noise: str, spec: NetworkSpec, conditional: bool):
+        super().__init__()
+        self.net = net
+        self.z_dim, self.noise, self.spec, self.conditional = z_dim, noise, spec, conditional
+
+    @property
+    def n_classes(self) -> int:
+        return self.spec.n_classes if self.conditional else 0
+
+    @property
+    def device(self) -> torch.device:
+        p = next(self.net.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(z, labels)
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Latent noise (n, z_dim) on this generator's device."""
+        return draw_z(n, self.z_dim, self.noise, generator or torch.Generator(), self.device)
+
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """Classes (n,) drawn with the training data's frequencies for a conditional G, else None."""
+        if not self.conditional:
+            return None
+        g = generator or torch.Generator()
+        prior = torch.tensor(self.spec.class_prior, dtype=torch.float64, device=g.device)
+        return torch.multinomial(prior, n, replacement=True, generator=g).to(self.device)
+
+    def check_labels(self, labels, n: int) -> torch.Tensor | None:
+        """``labels`` as given to :meth:`generate` (an int, a tensor (n,), or None) -> tensor or None."""
+        if not self.conditional:
+            if labels is not None:
+                raise ConfigError("this model is not conditional; sample without a class")
+            return None
+        if isinstance(labels, int):
+            if not 0 <= labels < self.n_classes:
+                raise ConfigError(f"class {labels} is out of range; this model has classes 0..{self.n_classes - 1}")
+            labels = torch.full((n,), labels, dtype=torch.long)
+        return torch.as_tensor(labels, device=self.device)
+
+    @torch.no_grad()
+    def generate(self, n: int, labels=None, z: torch.Tensor | None = None,
+                 generator: torch.Generator | None = None, batch: int = 1000) -> torch.Tensor:
+        """``n`` samples on the CPU: points (n, dim), images (n, C, H, W) in [-1, 1].
+
+        ``labels`` is an int (every sample of that class), a tensor (n,), or None (random classes
+        for a conditional G). ``z`` replaces the drawn noise. The network runs in eval mode.
+        """
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            if z is None:
+                z = self.sample_z(n, generator)
+            if labels is None and self.conditional:
+                labels = self.sample_labels(n, generator)
+            labels = self.check_labels(labels, n)
+            out = []
+            for i in range(0, n, batch):
+                li = labels[i : i + batch] if labels is not None else None
+                out.append(self.net(z[i : i + batch].to(self.device), li).float().cpu())
+        finally:
+            self.net.train(was_training)
+        return torch.cat(out) if out else torch.empty(0, *self.spec.data_shape)
+
+
+class Discriminator(nn.Module):
+    """D returning one logit per sample: with PacGAN packing each sample is judged on its own
+    (repeated ``pack`` times), so callers never see packs. No gradients, no side effects."""
+
+    def __init__(self, net: nn.Module, pack: int = 1):
+        super().__init__()
+        self.net, self.pack = net, pack
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, ...) -> (n,) logits, on the CPU."""
+        p = next(self.net.parameters())
+        x = x.to(p.device)
+        if self.pack > 1:
+            x = x.repeat_interleave(self.pack, dim=0)  # (n * pack, ...): pack copies of each sample, together
+        was_training = self.net.training
+        self.net.eval()  # spectral norm's power iteration only runs in training mode
+        try:
+            return self.net(x, labels).float().cpu()
+        finally:
+            self.net.train(was_training)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def resolve_checkpoint(path_or_run: str | Path) -> Path:
+    """A checkpoint directory from a run directory (its latest checkpoint) or a checkpoint path."""
+    p = Path(path_or_run)
+    if (p / "state.json").is_file():
+        return p
+    if (p / "checkpoints").is_dir() or (p / "config.json").is_file():
+        found = ckpt.latest_checkpoint(p / "checkpoints")
+        if found is None:
+            raise RunDirError(f"run {p} has no complete checkpoint to load")
+        return found
+    raise RunDirError(f"{p} is neither a ganforge run directory nor a checkpoint")
+
+
+def read_spec(state: dict, cfg: Config, where) -> NetworkSpec:
+    """The networks' description of a checkpoint's state (older checkpoints: rebuilt from the data)."""
+    if "networks" in state:
+        return NetworkSpec.from_dict(state["networks"], str(where))
+    # checkpoints written before the description was saved: the data tells the shape and classes
+    from ganforge.data import load_dataset
+
+    return spec_from_data(load_dataset(cfg.data), cfg)
+
+
+def spec_from_data(data, cfg: Config) -> NetworkSpec:
+    """The networks' description for a model trained on ``data`` (an ImageDataset or points)."""
+    from ganforge.data import is_point_data
+
+    shape = (data.dim,) if is_point_data(data) else tuple(data.shape)
+    n_classes = cfg.model.n_classes or getattr(data, "n_classes", 0)
+    prior = None
+    if cfg.model.conditional:
+        prior = torch.bincount(data.labels, minlength=n_classes).double().tolist()
+    return NetworkSpec(shape, n_classes, prior)
+
+
+def load_networks(path_or_run: str | Path, device: str | torch.device = "cpu"):
+    """(config, spec, {"G": ..., "D": ..., "G_ema": ...}) of a checkpoint, weights loaded, eval mode."""
+    from ganforge.nets import build_networks
+
+    path = resolve_checkpoint(path_or_run)
+    _, weights, state = ckpt.read_checkpoint(path)
+    try:
+        cfg = Config.from_dict(state["config"])
+    except (KeyError, ConfigError) as e:
+        raise CheckpointError(f"checkpoint {path}: its configuration is not valid ({e})") from None
+    spec = read_spec(state, cfg, path)
+    nets = {}
+    for name in weights:
+        if name not in ("G", "D", "G_ema"):
+            continue
+        with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the caller's RNG alone
+            G, D = build_networks(cfg.model, spec.data_shape, spec.n_classes)
+        net = D if name == "D" else G
+        load_weights(net, weights[name], name, path)
+        nets[name] = net.to(device).eval().requires_grad_(False)
+    return cfg, spec, nets
+
+
+def load_weights(module: nn.Module, tensors: dict, name: str, path) -> None:
+    """Load a state dict with a one-line error when it does not fit the module."""
+    try:
+        module.load_state_dict(tensors)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        raise CheckpointError(f"checkpoint {path} does not fit this {name}: "
+                              f"{first[1].strip() if len(first) > 1 else first[0]}") from None
+
+
+def load_generator(path_or_run: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Generator:
+    """The trained generator of a run directory (its latest checkpoint) or of a checkpoint directory.
+
+    ``ema``: G_ema when the checkpoint has one (the default), else G. The result is a
+    :class:`Generator` (an ``nn.Module``) in eval mode on ``device``; the training data is not needed.
+    """
+    cfg, spec, nets = load_networks(path_or_run, device)
+    net = nets.get("G_ema") if ema and "G_ema" in nets else nets.get("G")
+    if net is None:
+        raise CheckpointError(f"checkpoint {path_or_run} has no generator weights")
+    return Generator(net, cfg.model.z_dim, cfg.model.noise, spec, cfg.model.conditional)
+
+
+def load_discriminator(path_or_run: str | Path, device: str | torch.device = "cpu") -> Discriminator:
+    """The trained discriminator of a run or checkpoint, returning one logit per sample."""
+    cfg, _, nets = load_networks(path_or_run, device)
+    if "D" not in nets:
+        raise CheckpointError(f"checkpoint {path_or_run} has no discriminator weights")
+    return Discriminator(nets["D"], cfg.model.pack)
+
+
+def checkpoint_step(path: Path) -> int:
+    """The round a checkpoint was saved at (from its state.json)."""
+    try:
+        return int(json.loads((Path(path) / "state.json").read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CheckpointError(f"checkpoint {path}: state.json has no readable step") from None
