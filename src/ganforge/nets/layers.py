@@ -105,3 +105,36 @@ def resolution_levels(resolution: int) -> tuple[int, int]:
     raise ConfigError(
         f"convolutional nets cannot build resolution {resolution}; use base * 2^k with base in 3..7 and k >= 1 (8, 16, 28, 32, 64, ...)"
     )
+
+
+NORMS = {
+    "batch": "batch norm (pix2pix); avoid in a D that gets per-sample penalties",
+    "instance": "instance norm without affine parameters (CycleGAN; Ulyanov et al. 2016)",
+    "none": "no normalisation",
+}
+
+
+def norm2d(name: str, channels: int) -> nn.Module:
+    """The 2D normalisation layer called ``name`` (one of :data:`NORMS`) for ``channels`` maps."""
+    if name == "batch":
+        return nn.BatchNorm2d(channels)
+    if name == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    if name == "none":
+        return nn.Identity()
+    raise unknown_name("normalisation", name, NORMS)
+
+
+def gaussian_init_(module: nn.Module, std: float = 0.02) -> nn.Module:
+    """Initialise a conv/linear layer's weights from N(0, std^2) and its bias to 0; batch norm's
+    scale from N(1, std^2) and shift to 0 (DCGAN and pix2pix: Radford et al. 2016, Isola et al.
+    2017, sec. 6.2). Call before wrapping a layer in spectral norm. Returns ``module``."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+    return module
