@@ -18,6 +18,7 @@ with warnings.catch_warnings():  # starlette suggests another HTTP client packag
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from ganforge.engine.checkpoint import latest_checkpoint
 from ganforge.lab.outbox import Outbox
 from ganforge.lab.server import STATIC, create_app
 from ganforge.lab.session import LabSession
@@ -298,8 +299,9 @@ def test_save_and_load_round_trip_through_engine_checkpoints(tmp_path):
         h.acked(1)
         h.send({"type": "save", "name": "exp-1", "seq": 2})
         saved = h.wait(lambda m: m["type"] == "saved")
-        checkpoint = Path(saved["path"])
-        assert checkpoint.parent == (tmp_path / "exp-1").resolve()
+        assert saved["name"] == "exp-1" and saved["step"] == 1
+        assert str(tmp_path) not in json.dumps(saved)  # names only, never the workspace's location
+        checkpoint = latest_checkpoint(tmp_path / "exp-1")
         assert (checkpoint / "state.json").is_file() and any(checkpoint.glob("*.safetensors"))
         assert not list(checkpoint.glob("*.pt")) and not list(checkpoint.glob("*.pkl"))
         g_saved = params(h.session.trainer.G)
@@ -322,9 +324,11 @@ def test_save_and_load_round_trip_through_engine_checkpoints(tmp_path):
 
 @pytest.fixture
 def client(tmp_path):
-    app = create_app(tmp_path, max_sessions=2)
+    app = create_app(tmp_path, max_sessions=2, hosts=["testserver"])
     with TestClient(app) as c:
         c.registry = app.state.registry
+        c.token = app.state.token
+        c.ws_url = f"/ws?token={app.state.token}"
         yield c
 
 
@@ -349,7 +353,7 @@ def test_page_and_assets_are_served_with_no_outside_references(client):
 
 
 def test_websocket_session_streams_validates_and_reports_state(client):
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(client.ws_url) as ws:
         hello = ws.receive_json()
         assert hello["type"] == "hello" and "nonsaturating" in hello["objectives"]
         sid = hello["session"]
@@ -360,19 +364,19 @@ def test_websocket_session_streams_validates_and_reports_state(client):
         assert err["field"] == "lr_g"
         ws.send_text(json.dumps({"type": "set", "seq": 2, "settings": {"objective": "hinge"}}))
         receive_until(ws, lambda m: m["type"] == "snapshot" and (m["ack"] or 0) >= 2)
-        state = client.get(f"/api/sessions/{sid}").json()
+        state = client.get(f"/api/sessions/{sid}", params={"token": client.token}).json()
         assert state["objective"] == "hinge" and state["errors"] == 1
         ws.send_text("x" * (70 * 1024))  # above the message limit, below the frame limit
         assert "too large" in receive_until(ws, lambda m: m["type"] == "error")["message"]
         step = receive_until(ws, lambda m: m["type"] == "snapshot")["step"]
         receive_until(ws, lambda m: m["type"] == "snapshot" and m["step"] > step)  # still training
-    assert client.get(f"/api/sessions/{sid}").status_code == 404
+    assert client.get(f"/api/sessions/{sid}", params={"token": client.token}).status_code == 404
 
 
 def test_sessions_are_capped(client):
-    with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
+    with client.websocket_connect(client.ws_url) as a, client.websocket_connect(client.ws_url) as b:
         a.receive_json(), b.receive_json()
-        with client.websocket_connect("/ws") as c:
+        with client.websocket_connect(client.ws_url) as c:
             m = c.receive_json()
             assert m["type"] == "error" and m["fatal"] and "already runs 2" in m["message"]
 
@@ -396,7 +400,7 @@ def _wait_for(pred, timeout=10.0):
 def test_rapid_connects_and_disconnects_release_everything(client):
     def cycle(n, play):
         for _ in range(n):
-            with client.websocket_connect("/ws") as ws:
+            with client.websocket_connect(client.ws_url) as ws:
                 ws.receive_json()
                 if play:
                     ws.send_text(json.dumps({"type": "control", "action": "play"}))
@@ -411,7 +415,7 @@ def test_rapid_connects_and_disconnects_release_everything(client):
     cycle(10, play=True)
     cycle(20, play=False)
     assert _wait_for(lambda: not lab_threads()), lab_threads()
-    assert client.get("/api/health").json()["sessions"] == 0
+    assert client.get("/api/health", params={"token": client.token}).json()["sessions"] == 0
     assert _rss_mb() - rss < 60, "memory grew with every session"
 
 

@@ -6,25 +6,51 @@ as ``ganforge train`` writes them) and ``lab.json`` with the lab settings (targe
 speed, ...). Names are checked against ``[A-Za-z0-9_-]{1,64}`` and resolved inside the workspace:
 a page can never name a path. ``lab.json`` is read back through the same validation as a page's
 messages, so a hand-edited file cannot smuggle in a 10,000-wide network.
+
+Saving is bounded by a :class:`Quota` (number of experiments and total bytes in the workspace), so
+a page cannot fill the disk. Messages name experiments, never folders: what a page is told must
+not reveal where the workspace is (:func:`public_text` scrubs text from elsewhere).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import re
+import shutil
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from ganforge.data.sources import cache_root
+from ganforge.engine import Trainer
 from ganforge.engine.checkpoint import latest_checkpoint, read_checkpoint
-from ganforge.errors import CheckpointError
+from ganforge.errors import CheckpointError, DiskFullError
+from ganforge.fileio import atomic_write_text
 from ganforge.lab.protocol import COORD_LIMIT, LIMITS, MAX_POINTS, NAME_PATTERN, ProtocolError, SettingsPatch, TARGETS
-from ganforge.lab.settings import LabSettings
+from ganforge.lab.settings import LabSettings, check_consistent
 
 LAB_FILE = "lab.json"
 MAX_LAB_FILE_BYTES = 256 * 1024
+DEFAULT_MAX_EXPERIMENTS = 64  # experiments the workspace may hold
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024  # bytes the workspace may hold (the largest lab networks take ~10 MB a save)
+SAVE_OVERHEAD_BYTES = 64 * 1024  # state.json, lab.json and file-system slack, per save
 _NAME = re.compile(NAME_PATTERN)
+_SAVE_LOCK = threading.Lock()  # one save at a time per process, so two sessions cannot both pass the quota
+
+
+class QuotaError(CheckpointError):
+    """A save that would take the workspace past its quota."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Limits on saved experiments: how many, and how many bytes in the whole workspace."""
+
+    max_experiments: int = DEFAULT_MAX_EXPERIMENTS
+    max_bytes: int = DEFAULT_MAX_BYTES
 
 
 def default_workspace() -> Path:
@@ -43,16 +69,77 @@ def experiment_dir(workspace: Path, name: str) -> Path:
     return path
 
 
-def save(workspace: Path, name: str, trainer, settings: LabSettings) -> Path:
-    """Write a checkpoint of ``trainer`` and the lab settings as experiment ``name``; return the checkpoint."""
+def usage(workspace: Path) -> tuple[int, int]:
+    """``(experiment folders, bytes of all files)`` in the workspace; symbolic links are not followed."""
+    root = Path(workspace)
+    if not root.is_dir():
+        return 0, 0
+    count, total = 0, 0
+    stack = [root]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                if entry.is_dir():
+                    stack.append(Path(entry.path))
+                    if Path(entry.path).parent == root and _NAME.match(entry.name):
+                        count += 1
+                elif entry.is_file():
+                    total += entry.stat().st_size
+    return count, total
+
+
+def save_size(trainer) -> int:
+    """Bytes a checkpoint of ``trainer`` takes, near enough: weights, optimizer moments, overhead."""
+    tensors = [t for m in (trainer.G, trainer.D, getattr(trainer, "G_ema", None)) if m is not None
+               for t in m.state_dict().values()]
+    for opt in (trainer.opt_g, trainer.opt_d):
+        tensors += [v for state in opt.state.values() for v in state.values() if hasattr(v, "nbytes")]
+    if not any(opt.state for opt in (trainer.opt_g, trainer.opt_d)):  # moments not made yet: Adam's two
+        tensors += [p for m in (trainer.G, trainer.D) for p in m.parameters()] * 2
+    return sum(int(t.nbytes) for t in tensors) + SAVE_OVERHEAD_BYTES
+
+
+def check_quota(workspace: Path, name: str, needed: int, quota: Quota) -> None:
+    """Raise :class:`QuotaError` when saving ``needed`` bytes as ``name`` would exceed ``quota``."""
+    count, used = usage(workspace)
+    is_new = not experiment_dir(workspace, name).exists()
+    if is_new and count >= quota.max_experiments:
+        raise QuotaError(f"the workspace already holds {count} experiments, the limit is {quota.max_experiments}; "
+                         f"save over an existing name, delete some, or start the lab with a larger --max-experiments")
+    if used + needed > quota.max_bytes:
+        raise QuotaError(f"saving {name!r} needs about {_mb(needed)} but the workspace holds {_mb(used)} of its "
+                         f"{_mb(quota.max_bytes)} quota; delete some experiments or start the lab with a larger "
+                         f"--max-workspace-mb")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MB"
+
+
+def save(workspace: Path, name: str, trainer, settings: LabSettings, quota: Quota | None = None) -> int:
+    """Write a checkpoint of ``trainer`` and the lab settings as experiment ``name``; return its round.
+
+    Refused with :class:`QuotaError` when the workspace would exceed ``quota``; a new experiment
+    whose save fails leaves no folder behind.
+    """
+    quota = quota or Quota()
     folder = experiment_dir(workspace, name)
-    folder.mkdir(parents=True, exist_ok=True)
-    checkpoint = trainer.save_checkpoint(folder)
-    data = dataclasses.asdict(settings)
-    tmp = folder / f".{LAB_FILE}.tmp"
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, folder / LAB_FILE)
-    return checkpoint
+    with _SAVE_LOCK:
+        check_quota(workspace, name, save_size(trainer), quota)
+        is_new = not folder.exists()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            trainer.save_checkpoint(folder)
+            atomic_write_text(folder / LAB_FILE, json.dumps(dataclasses.asdict(settings), indent=1))
+        except BaseException as e:
+            if is_new:
+                shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFullError(f"no space left to save experiment {name!r}; nothing was kept") from None
+            raise
+    return trainer.step_count
 
 
 def list_names(workspace: Path) -> list[str]:
@@ -77,23 +164,49 @@ def locate(workspace: Path, name: str) -> tuple[LabSettings, Path]:
         raise CheckpointError(f"experiment {name!r} has no complete checkpoint")
     lab_file = folder / LAB_FILE
     if lab_file.is_file():
-        settings = _read_settings(lab_file)
+        settings = _read_settings(lab_file, f"experiment {name!r}: {LAB_FILE}")
     else:  # a run saved by `ganforge train` and copied into the workspace
         _, _, state = read_checkpoint(checkpoint)
         settings = settings_from_config(state["config"])
     return settings, checkpoint
 
 
-def _read_settings(path: Path) -> LabSettings:
+def load(workspace: Path, name: str) -> tuple[LabSettings, Trainer]:
+    """The settings and a CPU trainer restored from experiment ``name`` (weights, optimizers, rounds)."""
+    settings, checkpoint = locate(workspace, name)
+    problem = check_consistent(settings)
+    if problem:
+        raise ValueError(f"experiment {name!r}: {problem}")
+    trainer = Trainer.from_checkpoint(checkpoint, dataset=settings.distribution(),
+                                      overrides={"train.device": "cpu", "train.progress": False})
+    return settings, trainer
+
+
+def public_text(text: str, workspace: Path) -> str:
+    """``text`` with the workspace's location taken out, for messages sent to a page.
+
+    ``/home/u/.cache/ganforge/lab/exp-1/step-0000003`` becomes ``exp-1/step-0000003``; the
+    workspace itself becomes "the workspace" and the home folder "~".
+    """
+    roots = {str(Path(workspace)), str(Path(workspace).resolve()), os.path.abspath(workspace)}
+    for root in sorted(roots, key=len, reverse=True):  # the longest first: a prefix must not split one
+        text = text.replace(root + os.sep, "").replace(root, "the workspace")
+    home = str(Path.home())
+    if len(home) > 1:
+        text = text.replace(home, "~")
+    return text
+
+
+def _read_settings(path: Path, where: str) -> LabSettings:
     if path.stat().st_size > MAX_LAB_FILE_BYTES:
-        raise CheckpointError(f"{path.name} is larger than {MAX_LAB_FILE_BYTES} bytes")
+        raise CheckpointError(f"{where} is larger than {MAX_LAB_FILE_BYTES} bytes")
     try:
         data = json.loads(path.read_text())
-    except ValueError as e:
-        raise CheckpointError(f"{path} is not valid JSON: {e}") from None
+    except (ValueError, RecursionError) as e:
+        raise CheckpointError(f"{where} is not valid JSON: {str(e)[:80]}") from None
     if not isinstance(data, dict):
-        raise CheckpointError(f"{path} must hold a JSON object")
-    return settings_from_dict(data, str(path))
+        raise CheckpointError(f"{where} must hold a JSON object")
+    return settings_from_dict(data, where)
 
 
 def settings_from_dict(data: dict, where: str) -> LabSettings:

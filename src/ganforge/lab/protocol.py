@@ -13,6 +13,7 @@ Messages the server sends back are plain dicts (``hello``, ``snapshot``, ``error
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
@@ -23,6 +24,7 @@ MAX_MESSAGE_BYTES = 64 * 1024  # largest client message accepted (the WebSocket 
 MAX_POINTS = 512  # most points in a drawn distribution
 COORD_LIMIT = 20.0  # drawn coordinates must lie in [-COORD_LIMIT, COORD_LIMIT]
 NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"  # experiment names: never a path
+MAX_DEPTH = 8  # most nested arrays/objects in a message (a valid one has 3: message, points, point)
 
 # Inclusive bounds on every numeric setting: (low, high).
 LIMITS: dict[str, tuple[float, float]] = {
@@ -209,15 +211,46 @@ def _jsonable(v) -> bool:
         return False
 
 
+# a JSON string (skipped whole, so brackets inside it do not count) or one bracket
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON ``text``, counted without parsing it.
+
+    Python's ``json`` recurses once per level and raises ``RecursionError`` on a few thousand
+    ``[``; counting first turns such a message into an ordinary error. Text that is not valid
+    JSON may count wrongly; the parser then rejects it.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # the common case: nothing to scan
+        return text.count("[") + text.count("{")
+    depth = deepest = 0
+    for m in _JSON_TOKEN.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
 def parse_message(raw: str | bytes):
     """Decode and validate one client message; raise :class:`ProtocolError` when it is not valid."""
     size = len(raw.encode("utf-8")) if isinstance(raw, str) else len(raw)
     if size > MAX_MESSAGE_BYTES:
         raise ProtocolError(f"message too large: {size} bytes, the limit is {MAX_MESSAGE_BYTES}")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
+        text = raw if isinstance(raw, str) else raw.decode("utf-8")
+    except UnicodeDecodeError as e:
         raise ProtocolError(f"message is not valid JSON: {e}") from None
+    depth = nesting_depth(text)
+    if depth > MAX_DEPTH:
+        raise ProtocolError(f"message nests {depth} levels of arrays/objects; at most {MAX_DEPTH} are accepted")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise ProtocolError(f"message is not valid JSON: {str(e)[:120]}") from None
     if not isinstance(data, dict):
         raise ProtocolError("a message must be a JSON object with a 'type'")
     if "type" not in data:
@@ -225,7 +258,7 @@ def parse_message(raw: str | bytes):
     try:
         # validated from the JSON text itself: strict JSON mode reads arrays as tuples, and NaN as
         # a non-finite number that the models reject
-        return _ADAPTER.validate_json(raw)
+        return _ADAPTER.validate_json(text)
     except ValidationError as e:
         text, field = _describe(e)
         raise ProtocolError(text, field) from None

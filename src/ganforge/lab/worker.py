@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ganforge.diagnostics.monitor import finite_or_none
+from ganforge.fileio import finite_or_none
 from ganforge.lab.outbox import Outbox
 from ganforge.lab.snapshot import Nets, View, optimal_d_grid, sample_metrics, take_snapshot
 

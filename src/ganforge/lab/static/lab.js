@@ -86,11 +86,23 @@
   })();
 
   // ------------------------------------------------------------------ connection
+  // The server prints (and opens) the page's address with a per-launch token, ?token=...; the
+  // WebSocket is refused without it, so that no other page or local user can drive the lab.
   function connect() {
-    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+    const token = new URLSearchParams(location.search).get("token");
+    if (!token) {
+      setConn("no token in the address", "bad");
+      showError("this address has no ?token=: open the full address ganforge lab printed when it started");
+      return;
+    }
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+                             "/ws?token=" + encodeURIComponent(token));
     lab.ws = ws;
     ws.onopen = () => setConn("connected", "ok");
-    ws.onclose = () => setConn("disconnected: reload the page", "bad");
+    ws.onclose = () => {
+      if (lab.session) setConn("disconnected: reload the page", "bad");
+      else setConn("refused: open the full address ganforge lab printed (with its token)", "bad");
+    };
     ws.onerror = () => setConn("connection error", "bad");
     ws.onmessage = (ev) => {
       let msg;
