@@ -1,0 +1,13 @@
+"""Games: what is trained, one file per application.
+
+A game names its networks (G and D for an unconditional or class-conditional GAN; two generators
+and two discriminators for CycleGAN), says what one batch of real data is (images; (input,
+target) pairs for pix2pix; two independently shuffled image sets for CycleGAN), and gives its
+D-side and G-side loss terms, each named and weighted so that the engine can report it. Games use
+data, nets and objectives; the engine owns everything else (optimizers, schedules, EMA,
+precision, regularisers, stats, checkpoints and resume, the run directory), so a new application
+is a new game file plus its network families and data kind, never a second training loop. Helpers
+that belong to one kind of game and hold state across rounds, such as CycleGAN's history pool of
+fakes (:mod:`ganforge.games.image_pool`), live here too and expose their state as tensors so that
+a checkpoint can hold it.
+"""
