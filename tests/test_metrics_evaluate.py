@@ -10,7 +10,8 @@ import torch
 from ganforge.cli import main
 from ganforge.engine import Trainer
 from ganforge.engine.rundir import create_run_dir
-from ganforge.metrics.evaluate import evaluate_run, reference_features
+from ganforge.commands.eval import evaluate_run
+from ganforge.metrics.evaluate import reference_features
 from ganforge.metrics.features import mnist_extractor
 from ganforge.metrics.record import read_metrics
 from ganforge.presets import load_preset

@@ -170,7 +170,7 @@ def resolve_checkpoint(path_or_run: str | Path) -> Path:
         if found is None:
             raise RunDirError(f"run {p} has no complete checkpoint to load")
         return found
-    raise RunDirError(f"{p} is neither a ganforge run directory nor a checkpoint")
+    raise RunDirError(f"{p} is not a ganforge run directory (no config.json) nor a checkpoint (no state.json)")
 
 
 def read_spec(state: dict, cfg: Config, where) -> NetworkSpec:

@@ -1,9 +1,9 @@
-"""Evaluate a trained generator and record the numbers, with provenance, in ``metrics.jsonl``.
+"""Judge generated samples against real data, and describe each number's provenance.
 
-``evaluate_trainer`` works on any :class:`~ganforge.engine.Trainer`; ``evaluate_run`` rebuilds one
-from a run directory's checkpoint(s) (the latest, a given one, or every one kept) and appends a
-line per metric to the run's ``metrics.jsonl``. Reference features of real data are cached by
-dataset hash, feature extractor hash and sample count under ``<cache root>/refstats/``.
+:func:`evaluate_samples` takes samples (from any generator) and the reference data, and returns
+one ``metrics.jsonl`` line per metric with its provenance; evaluating a run's checkpoints is the
+job of ``ganforge eval`` (:mod:`ganforge.commands.eval`). Reference features of real data are
+cached by dataset hash, feature extractor hash and sample count under ``<cache root>/refstats/``.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from pathlib import Path
 
 import torch
 
-from ganforge.errors import ConfigError, RunDirError
+from ganforge.data.base import is_point_data
+from ganforge.errors import ConfigError
 from ganforge.metrics.features import FeatureExtractor, default_features, get_extractor
 from ganforge.metrics.frechet import fid_from_features
 from ganforge.metrics.kid import kernel_inception_distance
 from ganforge.metrics.modes import mode_coverage
 from ganforge.metrics.prdc import prdc
-from ganforge.metrics.record import append_metrics, metric_line, provenance, tensor_sha256
+from ganforge.metrics.record import metric_line, provenance, tensor_sha256
 
 # name -> one-line description (what `ganforge eval --help` lists)
 METRICS: dict[str, str] = {
@@ -37,13 +37,9 @@ POINT_METRICS = ("modes", "js", "fid", "kid", "prdc")
 IMAGE_METRICS = ("fid", "kid", "prdc", "classifier", "stacked")
 
 
-def _is_points(data) -> bool:
-    return hasattr(data, "sample") and hasattr(data, "dim") and not hasattr(data, "images")
-
-
 def default_metrics(data) -> list[str]:
     """The metrics that make sense for ``data`` (a point distribution or an ImageDataset)."""
-    if _is_points(data):
+    if is_point_data(data):
         out = ["modes"] if getattr(data, "centers", None) is not None else []
         return out + (["js"] if data.dim <= 3 else []) + ["prdc"]
     out = ["fid", "kid", "prdc"]
@@ -58,12 +54,12 @@ def default_metrics(data) -> list[str]:
 def check_metrics(names, data) -> list[str]:
     """Validate metric names for this kind of data (a one-line ConfigError otherwise)."""
     names = list(names) if names else default_metrics(data)
-    allowed = POINT_METRICS if _is_points(data) else IMAGE_METRICS
+    allowed = POINT_METRICS if is_point_data(data) else IMAGE_METRICS
     for n in names:
         if n not in METRICS:
             raise ConfigError(f"unknown metric {n!r}; valid metrics: {', '.join(METRICS)}")
         if n not in allowed:
-            kind = "point" if _is_points(data) else "image"
+            kind = "point" if is_point_data(data) else "image"
             raise ConfigError(f"metric {n!r} does not apply to {kind} data; valid here: {', '.join(allowed)}")
     if "modes" in names and getattr(data, "centers", None) is None:
         raise ConfigError(f"metric 'modes' needs a mixture with known modes; {getattr(data, 'name', 'this data')} has none")
@@ -126,48 +122,40 @@ def _reference_name(dataset) -> str:
 # ----------------------------------------------------------------------------- evaluation
 
 
-def evaluate_trainer(
-    trainer,
+def evaluate_samples(
+    fake: torch.Tensor,
+    data,
     metrics=None,
     *,
-    n: int | None = None,
     n_real: int | None = None,
     features=None,
     inception_path=None,
     seed: int = 0,
-    ema: bool = True,
+    step: int = 0,
+    ema: bool = False,
+    device="cpu",
     download: bool = True,
     use_cache: bool = True,
     progress: bool = False,
-    reference_split: str | None = None,
 ) -> list[dict]:
-    """Compute ``metrics`` for ``trainer``'s generator now; return the ``metrics.jsonl`` lines.
+    """Judge generated samples ``fake`` against ``data``; return the ``metrics.jsonl`` lines.
 
-    n / n_real: generated / real sample counts (defaults: 2,500 for points, as the mode-coverage
-    protocol; 10,000 for images). features: extractor names for fid/kid/prdc on images (default:
-    ``mnist`` for 28x28 digits, ``inception`` otherwise). seed fixes the latent noise and the real
-    subset, so re-evaluating a checkpoint gives the same numbers. reference_split: compare image
-    runs against this split of the training dataset (``test`` for the usual FID protocol) rather
-    than the training data itself.
+    fake: (n, dim) points or (n, C, H, W) images in [-1, 1]. data: the reference (a point
+    distribution or an ImageDataset). n_real: real samples (default: as many as ``fake``).
+    features: extractor names for fid/kid/prdc on images (default: ``mnist`` for 28x28 digits,
+    ``inception`` otherwise). seed fixes the real subset, so re-evaluating gives the same numbers.
+    step and ema are recorded in each line's provenance (the round and whether G_ema made them).
     """
-    data = trainer.data
-    if reference_split is not None and reference_split != trainer.cfg.data.split:
-        data = reference_dataset(trainer.cfg.data, reference_split)
     names = check_metrics(metrics, data)
-    points = _is_points(data)
-    n = n or (2500 if points else 10000)
-    n_real = n_real or n
-    step = int(getattr(trainer, "step_count", 0))
-    gen = torch.Generator(trainer.device).manual_seed(seed)
-    fake = trainer.generate(n, ema=ema, generator=gen)  # (n, dim) or (n, C, H, W), CPU
-    base = {"ema": bool(ema and getattr(trainer, "G_ema", None) is not None), "checkpoint_step": step}
-    if points:
-        return _evaluate_points(trainer, data, names, fake, n_real, seed, step, base)
+    n_real = n_real or fake.shape[0]
+    base = {"ema": bool(ema), "checkpoint_step": int(step)}
+    if is_point_data(data):
+        return _evaluate_points(data, names, fake, n_real, seed, step, base)
     return _evaluate_images(data, names, fake, n_real, seed, step, base, features, inception_path,
-                            trainer.device, download, use_cache, progress)
+                            device, download, use_cache, progress)
 
 
-def _evaluate_points(trainer, data, names, fake, n_real, seed, step, base) -> list[dict]:
+def _evaluate_points(data, names, fake, n_real, seed, step, base) -> list[dict]:
     real = data.sample(n_real, torch.Generator().manual_seed(seed))  # (n_real, dim)
     ref_hash = tensor_sha256(real)
     name = getattr(data, "name", "points")
@@ -258,43 +246,3 @@ def _evaluate_images(data, names, fake, n_real, seed, step, base, features, ince
             lines.append(metric_line(step, "stacked_modes", cov.modes_captured, values, clf_prov))
             lines.append(metric_line(step, "stacked_kl", cov.reverse_kl, {}, clf_prov))
     return lines
-
-
-def evaluate_run(run_dir, metrics=None, checkpoint: str = "latest", write: bool = True, data_dir=None,
-                 **kwargs) -> list[dict]:
-    """Evaluate a run's checkpoint(s) and append the lines to ``run_dir/metrics.jsonl``.
-
-    checkpoint: "latest", "all" (every kept checkpoint, oldest first: metrics over time) or a
-    checkpoint directory. Other keyword arguments go to :func:`evaluate_trainer`.
-    """
-    from ganforge.engine import Trainer
-    from ganforge.engine.checkpoint import list_checkpoints
-    from ganforge.engine.rundir import read_run_config, run_checkpoint
-
-    run_dir = Path(run_dir)
-    read_run_config(run_dir)  # a clear error when RUN is not a run directory
-    if checkpoint == "latest":
-        paths = [run_checkpoint(run_dir)]
-    elif checkpoint == "all":
-        paths = list_checkpoints(run_dir / "checkpoints")
-        if not paths:
-            raise RunDirError(f"run {run_dir} has no complete checkpoint to evaluate")
-    else:
-        p = Path(checkpoint)
-        paths = [p if p.is_dir() else run_dir / "checkpoints" / checkpoint]
-        if not paths[0].is_dir():
-            raise RunDirError(f"checkpoint {checkpoint} not found in {run_dir / 'checkpoints'}")
-    overrides = {"train.progress": False}
-    if data_dir:
-        overrides["data.data_dir"] = str(data_dir)
-    all_lines, dataset = [], None
-    for path in paths:
-        trainer = Trainer.from_checkpoint(path, overrides=overrides, dataset=dataset)
-        dataset = trainer.data  # decode the data once for every checkpoint
-        lines = evaluate_trainer(trainer, metrics, **kwargs)
-        for line in lines:
-            line["provenance"]["checkpoint"] = path.name
-        if write:
-            append_metrics(run_dir, lines)
-        all_lines += lines
-    return all_lines

@@ -13,7 +13,6 @@ import base64
 import html
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -141,38 +140,74 @@ def _samples_section(run_dir: Path, max_pictures: int = 8) -> str:
     return f'<div class="grid">{"".join(figs)}</div>'
 
 
+class _Snapshot:
+    """G and D of one round, as the surface plots need them."""
+
+    def __init__(self, step: int, G, D, family: str):
+        self.step_count, self.G, self.D, self.family = step, G, D, family
+
+    def generate(self, n: int, generator) -> torch.Tensor:
+        return self.G.generate(n, generator=generator)
+
+    def d_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.D(x)
+
+
+def _snapshots(run_dir: Path, trainer, max_checkpoints: int) -> list[_Snapshot]:
+    """The last kept checkpoints (and the live trainer), loaded without the training data."""
+    from ganforge.engine.checkpoint import list_checkpoints
+    from ganforge.engine.generator import Discriminator, Generator, load_networks
+    from ganforge.objectives import get_objective
+
+    out = []
+    current = getattr(trainer, "step_count", None)
+    for p in list_checkpoints(run_dir / "checkpoints")[-max_checkpoints:]:
+        if trainer is not None and p.name.endswith(f"{current:07d}"):
+            continue  # the live trainer is that checkpoint
+        cfg, spec, nets = load_networks(p)
+        G = Generator(nets.get("G_ema", nets["G"]), cfg.model.z_dim, cfg.model.noise, spec, cfg.model.conditional)
+        step = int(p.name.rsplit("-", 1)[1])
+        out.append(_Snapshot(step, G, Discriminator(nets["D"], cfg.model.pack), get_objective(cfg.loss.name).family))
+    if trainer is not None:
+        out.append(_Snapshot(trainer.step_count, trainer.generator(), trainer.discriminator(), trainer.objective.family))
+    return out
+
+
+def _point_data(cfg: dict, trainer):
+    """The run's point distribution: the live trainer's, or rebuilt from the configuration (a
+    built-in mixture needs no file; a user's points file must still be where it was)."""
+    from ganforge.config import Config
+    from ganforge.data import load_dataset
+    from ganforge.errors import GanforgeError
+
+    if trainer is not None:
+        return trainer.data
+    try:
+        return load_dataset(Config.from_dict(cfg).data)
+    except GanforgeError:
+        return None
+
+
 def _surface_section(run_dir: Path, trainer=None, max_checkpoints: int = 3) -> str:
     """D's decision surface with real and fake points, per kept checkpoint; D* and |D - D*| for the last."""
-    from ganforge.diagnostics.optimal import d_star_at
-    from ganforge.engine import Trainer
-    from ganforge.engine.checkpoint import list_checkpoints
-    from ganforge.metrics.density import cv_bandwidth, js_divergence, kde_log_prob, optimal_discriminator
-
     from ganforge.data.mixtures import POINT_DATASETS
+    from ganforge.diagnostics.optimal import d_star_at
+    from ganforge.metrics.density import cv_bandwidth, js_divergence, kde_log_prob, optimal_discriminator
 
     cfg = json.loads((run_dir / "config.json").read_text())
     if cfg.get("data", {}).get("name") not in POINT_DATASETS:
-        return ""  # image data: no surface to draw, and no reason to load the dataset
-    trainers = []
-    paths = list_checkpoints(run_dir / "checkpoints")[-max_checkpoints:]
-    current = getattr(trainer, "step_count", None)
-    for p in paths:
-        if trainer is not None and p.name.endswith(f"{current:07d}"):
-            continue  # the live trainer is that checkpoint
-        trainers.append(Trainer.from_checkpoint(p, overrides={"train.progress": False},
-                                                dataset=trainer.data if trainer is not None else None))
-    if trainer is not None:
-        trainers.append(trainer)
-    if not trainers:
+        return ""  # image data: no surface to draw
+    trainers = _snapshots(run_dir, trainer, max_checkpoints)
+    data = _point_data(cfg, trainer)
+    if not trainers or data is None:
         return ""
-    data = trainers[-1].data
     if not hasattr(data, "dim") or data.dim not in (1, 2):
         return ""
     real = data.sample(1000, torch.Generator().manual_seed(0))  # (1000, dim)
     figs = []
     if data.dim == 1:
         for tr in trainers:
-            fake = tr.generate(1000, generator=torch.Generator(tr.device).manual_seed(1))
+            fake = tr.generate(1000, torch.Generator().manual_seed(1))
             figs.append(_figure(plots.plot_histogram_1d(real.numpy(), fake.numpy(), f"round {tr.step_count}"),
                                 f"round {tr.step_count}: real vs generated"))
         return f'<div class="grid">{"".join(figs)}</div>'
@@ -182,9 +217,9 @@ def _surface_section(run_dir: Path, trainer=None, max_checkpoints: int = 3) -> s
     centers = data.centers.numpy() if getattr(data, "centers", None) is not None else None
     note = ""
     for tr in trainers:
-        fake = tr.generate(1000, generator=torch.Generator(tr.device).manual_seed(1))  # (1000, 2)
+        fake = tr.generate(1000, torch.Generator().manual_seed(1))  # (1000, 2)
         logits = tr.d_logits(grid).reshape(gx.shape)
-        family = tr.objective.family
+        family = tr.family
         if family == "minimax":
             surface, vmin, vmax, label = torch.sigmoid(logits), 0.0, 1.0, "D(x)"
         else:
@@ -194,7 +229,7 @@ def _surface_section(run_dir: Path, trainer=None, max_checkpoints: int = 3) -> s
                                                f"D at round {tr.step_count}", centers, vmin, vmax, label=label),
                             f"round {tr.step_count}: {label} over the plane (red = looks real)"))
     last = trainers[-1]
-    fake = last.generate(1000, generator=torch.Generator(last.device).manual_seed(1))
+    fake = last.generate(1000, torch.Generator().manual_seed(1))
     log_prob = data.log_prob if data.log_prob(real[:1]) is not None else None
     h = cv_bandwidth(real)
     lp = log_prob(grid).double() if log_prob is not None else kde_log_prob(grid, real, h)  # (G,)
@@ -209,7 +244,7 @@ def _surface_section(run_dir: Path, trainer=None, max_checkpoints: int = 3) -> s
                         "D*(x) = p_data / (p_data + p_g), p_g by KDE of the samples; blank where neither "
                         "density has mass"))
     js = js_divergence(real, fake, log_prob, bandwidth=h)
-    if last.objective.family == "minimax":
+    if last.family == "minimax":
         d_now = torch.sigmoid(last.d_logits(grid)).reshape(gx.shape)
         gap = (d_now - d_star).abs()
         figs.append(_figure(plots.plot_surface(gx.numpy(), gy.numpy(), gap.numpy(), real.numpy(), fake.numpy(),
@@ -272,12 +307,15 @@ def build_report(run_dir: str | Path, trainer=None, surfaces: bool = True) -> st
 
 
 def write_report(run_dir: str | Path, trainer=None, out: str | Path | None = None, surfaces: bool = True) -> Path:
-    """Write ``report.html`` (or ``out``) for ``run_dir`` atomically; return its path."""
+    """Write ``report.html`` (or ``out``) for ``run_dir`` atomically; return its path.
+
+    A full disk leaves the previous report (if any) in place and raises one DiskFullError line.
+    """
+    from ganforge.fileio import atomic_write_text, disk_full_as_error
+
     run_dir = Path(run_dir)
     text = build_report(run_dir, trainer, surfaces)
     path = Path(out) if out else run_dir / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with disk_full_as_error(f"the report {path.name}", path.parent):
+        atomic_write_text(path, text)
     return path
