@@ -29,13 +29,12 @@ from ganforge.engine import Trainer
 from ganforge.engine.checkpoint import latest_checkpoint, read_checkpoint
 from ganforge.errors import CheckpointError, DiskFullError
 from ganforge.fileio import atomic_write_text
+from ganforge.lab import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPERIMENTS
 from ganforge.lab.protocol import COORD_LIMIT, LIMITS, MAX_POINTS, NAME_PATTERN, ProtocolError, SettingsPatch, TARGETS
 from ganforge.lab.settings import LabSettings, check_consistent
 
 LAB_FILE = "lab.json"
 MAX_LAB_FILE_BYTES = 256 * 1024
-DEFAULT_MAX_EXPERIMENTS = 64  # experiments the workspace may hold
-DEFAULT_MAX_BYTES = 512 * 1024 * 1024  # bytes the workspace may hold (the largest lab networks take ~10 MB a save)
 SAVE_OVERHEAD_BYTES = 64 * 1024  # state.json, lab.json and file-system slack, per save
 _NAME = re.compile(NAME_PATTERN)
 _SAVE_LOCK = threading.Lock()  # one save at a time per process, so two sessions cannot both pass the quota
