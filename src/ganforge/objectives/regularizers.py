@@ -8,6 +8,12 @@ import torch
 
 Tensor = torch.Tensor
 
+# how the gradient penalty treats gradient norms below 1 (loss.gp_mode)
+GP_MODES = {
+    "two-sided": "penalise (|grad| - 1)^2 on both sides of 1 (Gulrajani et al. 2017)",
+    "one-sided": "penalise only norms above 1, max(0, |grad| - 1)^2 (Petzka et al. 2018)",
+}
+
 
 def _input_grad_norm(D: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     """|| d sum(D(x)) / dx || per sample, (B,), with a graph so the penalty can be backpropagated."""
