@@ -3,7 +3,8 @@
 Each subcommand lives in its own module under :mod:`ganforge.commands`, which exposes
 ``add_parser(subparsers)``; the parser it adds sets ``func`` to a function taking the parsed
 arguments and returning an exit code. User mistakes raise :class:`~ganforge.errors.GanforgeError`
-and are printed here on one line, without a traceback.
+and are printed here on one line, without a traceback; so is a full disk met anywhere (ENOSPC or
+EDQUOT), and so are warnings.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from ganforge.errors import GanforgeError
+from ganforge.fileio import is_disk_full
 
 # One line per subcommand module, in the order `ganforge --help` lists them.
 COMMAND_MODULES = [
     "ganforge.commands.train",
     "ganforge.commands.sample",
+    "ganforge.commands.export",
     "ganforge.commands.presets",
     "ganforge.commands.lab",
     "ganforge.commands.data",
@@ -40,17 +44,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings as the CLI shows them: one line, no source location (they are for users)."""
+    return f"ganforge: warning: {' '.join(str(message).split())}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous_format = warnings.formatwarning
+    warnings.formatwarning = _one_line_warning
     try:
         return int(args.func(args) or 0)
     except GanforgeError as e:
         print(f"ganforge: error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:
+        if not is_disk_full(e):
+            raise
+        # a write outside the guarded ones (stats.jsonl, a log); every writer cleans up after itself
+        where = f" while writing {e.filename}" if e.filename else ""
+        print(f"ganforge: error: disk full{where} ({e.strerror}); free some space, then "
+              f"`ganforge train --resume RUN` continues a run from its last complete checkpoint", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("ganforge: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = previous_format
 
 
 if __name__ == "__main__":

@@ -128,16 +128,18 @@ def disk_full_as_error(what: str, folder: str | Path) -> Iterator[None]:
                             f"write was removed; free some space and try again") from None
 
 
-_OWNED_NAME = re.compile(r"^\.tmp-(?P<name>.+)\.(?P<pid>\d+)(?P<suffix>\.[^.]*)?$")  # temp_name's pattern
 _OWNED_DASH = re.compile(r"^\.tmp-.+-(?P<pid>\d+)$")  # checkpoint folders of earlier versions
 
 
 def temp_owner_pid(name: str) -> int | None:
     """The pid of the process that made temporary file or folder ``name``, or None if unknown."""
-    m = _OWNED_NAME.match(name)
-    # temp_name keeps dest's extension, so the suffix after the pid must be the name's own suffix
-    if m and (m["suffix"] or "") == Path(m["name"]).suffix:
-        return int(m["pid"])
+    if name.startswith(TEMP_PREFIX):
+        parts = name[len(TEMP_PREFIX):].split(".")
+        # temp_name writes DEST.PID plus DEST's own extension: try with and without that extension
+        for pid, dest, suffix in ((parts[-2:-1], parts[:-2], parts[-1:]), (parts[-1:], parts[:-1], [])):
+            if pid and pid[0].isdigit() and pid[0].isascii() and dest:
+                if Path(".".join(dest)).suffix == "".join("." + x for x in suffix):
+                    return int(pid[0])
     m = _OWNED_DASH.match(name)
     return int(m["pid"]) if m else None
 

@@ -1,23 +1,27 @@
-"""Pictures: image grids, 2D scatter plots and training curves, as PNG files."""
+"""Pictures: image grids, 2D scatter plots and training curves, as PNG files.
+
+Every picture is written atomically (:func:`ganforge.fileio.atomic_path`); a full disk leaves no
+partial file and raises one :class:`~ganforge.errors.DiskFullError` line naming the picture.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from ganforge.fileio import atomic_path, disk_full_as_error
 
-def _atomic_save(save, path: Path) -> Path:
+
+def _atomic_save(save, path, what: str) -> Path:
+    """Call ``save(tmp)`` and rename the result onto ``path``; ``what`` names it in a disk-full error."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save(tmp)
-    os.replace(tmp, path)
+    with disk_full_as_error(f"{what} {path.name}", path.parent), atomic_path(path) as tmp:
+        save(tmp)
     return path
 
 
@@ -45,7 +49,7 @@ def save_image_grid(images: torch.Tensor, path, nrow: int | None = None, scale: 
     img = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    return _atomic_save(lambda p: img.save(p, format="PNG"), path)
+    return _atomic_save(lambda p: img.save(p, format="PNG"), path, "the image grid")
 
 
 def save_scatter(real: torch.Tensor, fake: torch.Tensor, path, title: str = "",
@@ -72,9 +76,10 @@ def save_scatter(real: torch.Tensor, fake: torch.Tensor, path, title: str = "",
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
-    out = _atomic_save(lambda p: fig.savefig(p, format="png"), path)
-    plt.close(fig)
-    return out
+    try:
+        return _atomic_save(lambda p: fig.savefig(p, format="png"), path, "the scatter plot")
+    finally:
+        plt.close(fig)
 
 
 def read_jsonl(path) -> list[dict]:
@@ -128,6 +133,7 @@ def plot_training_curves(stats_path, path) -> Path:
     ax2.set_title("discriminator outputs")
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    out = _atomic_save(lambda p: fig.savefig(p, format="png"), path)
-    plt.close(fig)
-    return out
+    try:
+        return _atomic_save(lambda p: fig.savefig(p, format="png"), path, "the loss plot")
+    finally:
+        plt.close(fig)

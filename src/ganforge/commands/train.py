@@ -1,4 +1,9 @@
-"""``ganforge train``: start a run from a preset, or resume one."""
+"""``ganforge train``: start a run from a preset, or resume one.
+
+The run directory is locked for the whole run (:class:`~ganforge.engine.rundir.RunLock`; with
+several processes only rank 0 holds it), so a second ``train`` into the same run stops with one
+line naming the process that has it, and what a killed run left half-written is removed first.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,14 @@ from pathlib import Path
 
 from ganforge.config import Config
 from ganforge.engine import Trainer
-from ganforge.engine.rundir import create_run_dir, read_run_config, run_checkpoint, write_config
+from ganforge.engine.rundir import (
+    RunLock,
+    create_run_dir,
+    read_run_config,
+    remove_run_leftovers,
+    run_checkpoint,
+    write_config,
+)
 from ganforge.errors import ConfigError
 from ganforge.presets import load_preset
 
@@ -19,6 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue the run in directory RUN from its latest checkpoint")
     p.add_argument("--out", metavar="RUN", help="run directory to create (default runs/PRESET)")
     p.add_argument("--steps", type=int, help="train to this many rounds in total (same as --set train.steps=N)")
+    p.add_argument("--seed", type=int, help="random seed of the run (same as --set train.seed=N)")
     p.add_argument("--data-dir", help="where to look for datasets (same as --set data.data_dir=DIR)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one setting, e.g. --set optim.lr_d=4e-4 (repeatable)")
@@ -41,6 +54,8 @@ def resolve_config(args) -> Config:
     overrides = list(args.overrides)
     if args.steps is not None:
         overrides.append(f"train.steps={args.steps}")
+    if args.seed is not None:
+        overrides.append(f"train.seed={args.seed}")
     if args.data_dir:
         overrides.append(f"data.data_dir={args.data_dir}")
     return cfg.with_overrides(overrides) if overrides else cfg
@@ -58,32 +73,41 @@ def run(args) -> int:
     if args.dry_run:
         print(cfg.to_json())
         return 0
-    if args.resume:
-        run_dir = args.resume
-        checkpoint = run_checkpoint(run_dir)
-        trainer = Trainer(cfg, run_dir=run_dir, callbacks=_callbacks(run_dir, cfg, not args.no_report),
-                          distributed=True)
-        trainer.load_checkpoint(checkpoint)
-        if trainer.step_count >= cfg.train.steps:
-            print(f"run {run_dir} is already at round {trainer.step_count} (>= {cfg.train.steps}); "
-                  f"give --steps N with N larger to continue", file=sys.stderr)
-            return 0
-        if trainer.dist.is_main:
-            write_config(trainer.run_dir, cfg)
-            print(f"resuming {run_dir} from round {trainer.step_count} to {cfg.train.steps}", file=sys.stderr)
-    else:
-        run_dir = args.out or f"runs/{cfg.preset or 'run'}"
-        # build everything before touching the disk, so a bad setting leaves no directory behind
-        trainer = Trainer(cfg, run_dir=None, distributed=True)
-        if trainer.dist.is_main:
-            create_run_dir(run_dir, cfg, overwrite=args.overwrite)
-            trainer.callbacks = _callbacks(run_dir, cfg, not args.no_report)
-            procs = f" x {trainer.dist.world} processes" if trainer.dist.world > 1 else ""
-            print(f"training {cfg.preset or 'custom'} on {trainer.device}{procs} for {cfg.train.steps} rounds "
-                  f"into {run_dir}", file=sys.stderr)
-        trainer.dist.barrier()  # the other ranks wait until the run directory exists
-        trainer.run_dir = Path(run_dir)
-    trainer.run()
+    lock = None
+    try:
+        if args.resume:
+            run_dir = Path(args.resume)
+            run_checkpoint(run_dir)  # fail early, before building anything, when there is none
+            trainer = Trainer(cfg, run_dir=run_dir, callbacks=_callbacks(run_dir, cfg, not args.no_report),
+                              distributed=True)
+            if trainer.dist.is_main:
+                lock = RunLock(run_dir).acquire()
+                remove_run_leftovers(run_dir)
+            trainer.load_checkpoint(run_checkpoint(run_dir))
+            if trainer.step_count >= cfg.train.steps:
+                print(f"run {run_dir} is already at round {trainer.step_count} (>= {cfg.train.steps}); "
+                      f"give --steps N with N larger to continue", file=sys.stderr)
+                return 0
+            if trainer.dist.is_main:
+                write_config(trainer.run_dir, cfg)
+                print(f"resuming {run_dir} from round {trainer.step_count} to {cfg.train.steps}", file=sys.stderr)
+        else:
+            run_dir = args.out or f"runs/{cfg.preset or 'run'}"
+            # build everything before touching the disk, so a bad setting leaves no directory behind
+            trainer = Trainer(cfg, run_dir=None, distributed=True)
+            if trainer.dist.is_main:
+                lock = RunLock(run_dir)
+                create_run_dir(run_dir, cfg, overwrite=args.overwrite, lock=lock)
+                trainer.callbacks = _callbacks(run_dir, cfg, not args.no_report)
+                procs = f" x {trainer.dist.world} processes" if trainer.dist.world > 1 else ""
+                print(f"training {cfg.preset or 'custom'} on {trainer.device}{procs} for {cfg.train.steps} rounds "
+                      f"into {run_dir}", file=sys.stderr)
+            trainer.dist.barrier()  # the other ranks wait until the run directory exists
+            trainer.run_dir = Path(run_dir)
+        trainer.run()
+    finally:
+        if lock is not None:
+            lock.release()
     if trainer.dist.is_main:
         print(summary(trainer))
     return 0

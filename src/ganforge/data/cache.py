@@ -4,14 +4,13 @@
 holds ``images`` (N, C, H, W) uint8, ``labels`` (N,) int64 when there are labels, and one
 string metadata entry with JSON: the key fields, class names, ``info``, and CRC-32s of both
 tensors. Files are written to a temporary name and renamed, so a reader never sees half a file;
-a file that fails any check is reported, ignored and rebuilt.
+a file that fails any check is reported, ignored and rebuilt. Temporary files of a process killed
+mid-write (tens of MB each for MNIST) are removed the next time the cache is used.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 import zlib
 from pathlib import Path
@@ -22,6 +21,7 @@ from safetensors.torch import save_file
 
 from ganforge.data.base import ImageDataset
 from ganforge.data.sources import cache_root
+from ganforge.fileio import atomic_path, remove_stale_temps
 
 FORMAT_VERSION = 1
 _META_KEY = "ganforge.decoded"
@@ -58,6 +58,7 @@ def _crc(t: torch.Tensor) -> int:
 def load(key: dict) -> ImageDataset | None:
     """The cached dataset for ``key``, or None when there is none or it fails a check."""
     path = cache_path(key)
+    remove_leftovers()
     if not path.exists():
         return None
     try:
@@ -105,18 +106,21 @@ def save(key: dict, dataset: ImageDataset) -> Path | None:
     if dataset.labels is not None:
         tensors["labels"] = dataset.labels.contiguous()
         meta["labels_crc32"] = _crc(tensors["labels"])
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        save_file(tensors, tmp, metadata={_META_KEY: json.dumps(meta)})
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache holds nothing private
-        os.replace(tmp, path)
+        remove_leftovers()
+        with atomic_path(path) as tmp:  # removes the temporary file when the write fails
+            save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(meta)})
         return path
     except (OSError, SafetensorError) as e:
+        # the cache only saves time: a full disk here is a warning, the data is already decoded
         warnings.warn(f"could not write decode cache {path}: {e}", CacheWarning, stacklevel=3)
         return None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
+
+
+def remove_leftovers() -> list[Path]:
+    """Remove temporary cache files whose writer was killed (never those of a live process)."""
+    # earlier versions wrote .STEM.XXXXXXXX.tmp (no pid): those go by age alone
+    try:
+        return remove_stale_temps(cache_dir(), legacy=(".*.tmp",))
+    except OSError:  # an unreadable cache folder must not stop a data load
+        return []

@@ -61,20 +61,69 @@ def _numpy_reconstruct():
 
 # The only globals a pickled numpy array needs (pickles written by numpy 1.x name the module
 # numpy.core.multiarray, numpy 2.x numpy._core.multiarray).
+_RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
 _ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
     ("numpy", "ndarray"): lambda: np.ndarray,
     ("numpy", "dtype"): lambda: np.dtype,
 }
 
 
 class _Refused(pickle.UnpicklingError):
-    """The pickle asks for something outside the allowed globals."""
+    """The pickle asks for something outside the allowed globals, or for an impossible array."""
+
+
+def _array_bytes(shape, dtype, budget: int) -> int:
+    """Bytes of an array of ``shape`` and ``dtype``, refused before anything is allocated when
+    the pickle could not hold that much data (it is ``budget`` bytes long) or holds objects."""
+    try:
+        dtype = np.dtype(dtype)
+        dims = [int(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,))]
+    except (TypeError, ValueError) as e:
+        raise _Refused(f"it declares an array with shape {shape!r} and dtype {dtype!r} ({e})") from None
+    if dtype.hasobject:  # object arrays hold arbitrary Python objects; numpy can crash on bad ones
+        raise _Refused("it declares an array of Python objects")
+    if any(d < 0 for d in dims):
+        raise _Refused(f"it declares an array of negative shape {tuple(dims)}")
+    n = dtype.itemsize
+    for d in dims:  # Python ints: no overflow on a lying shape
+        n *= d
+    if n > budget:
+        raise _Refused(f"it declares an array of {n} bytes, more than the whole file holds ({budget} bytes)")
+    return n
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """Rebuilds numpy arrays and plain containers only. Every array's declared size is checked
+    against the pickle's own length before numpy allocates it: the pixels of an array are stored
+    in the pickle, so a larger array can only be a forged file (a 48-byte file could otherwise
+    ask for gigabytes)."""
+
+    def __init__(self, file, budget: int, **kwargs):
+        super().__init__(file, **kwargs)
+
+        class Checked(np.ndarray):  # the array being unpickled, until its state is checked
+            def __setstate__(self, state):
+                if not isinstance(state, tuple) or len(state) not in (4, 5):
+                    raise _Refused("it has an array state numpy does not write")
+                shape, dtype, _, raw = state[-4:]
+                if not isinstance(dtype, np.dtype):
+                    raise _Refused(f"it has an array whose dtype is a {type(dtype).__name__}")
+                n = _array_bytes(shape, dtype, budget)
+                if not isinstance(raw, (bytes, bytearray, str)) or len(raw) != n:
+                    raise _Refused("it has an array whose data does not match its shape")
+                super().__setstate__(state)
+
+        def reconstruct(subtype, shape, dtype):
+            if subtype is not np.ndarray:
+                raise _Refused(f"it rebuilds a {getattr(subtype, '__name__', subtype)!r}, not a numpy array")
+            _array_bytes(shape, dtype, budget)
+            return _numpy_reconstruct()(Checked, shape, dtype)
+
+        self._reconstruct = reconstruct
+
     def find_class(self, module, name):
+        if (module, name) in _RECONSTRUCT:
+            return self._reconstruct
         if (module, name) not in _ALLOWED_GLOBALS:
             raise _Refused(f"it references {module}.{name}, which is not a numpy array global")
         return _ALLOWED_GLOBALS[(module, name)]()
@@ -83,14 +132,28 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         raise _Refused("it uses persistent ids")
 
 
+def _plain(obj):
+    """``obj`` with every checked array turned back into a plain ndarray (containers walked)."""
+    if isinstance(obj, np.ndarray):
+        return np.asarray(obj)  # a view as the base class, no copy
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_plain(v) for v in obj)
+    return obj
+
+
 def restricted_loads(raw: bytes, name: str = "pickle"):
     """Unpickle ``raw`` allowing nothing but plain containers and numpy arrays.
 
-    Anything else (``os.system``, ``builtins.eval``, any class) raises a DataError naming ``name``.
-    ``encoding="latin1"`` reads the Python 2 pickles of the canonical CIFAR-10 files.
+    Anything else (``os.system``, ``builtins.eval``, any class, object arrays, arrays larger than
+    ``raw`` itself) raises a DataError naming ``name``. ``encoding="latin1"`` reads the Python 2
+    pickles of the canonical CIFAR-10 files.
     """
     try:
-        return _ArrayOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
+        return _plain(_ArrayOnlyUnpickler(io.BytesIO(raw), len(raw), encoding="latin1").load())
     except _Refused as e:
         raise DataError(f"refusing to load {name}: {e}") from None
     except Exception as e:  # a damaged pickle can fail in many ways; all mean the same here

@@ -15,7 +15,8 @@ Inside any of them the layout is the same: ``mnist/train-images-idx3-ubyte.gz``,
 
 :func:`fetch` downloads to a hidden temporary file next to the destination, checks the published
 checksum, and only then renames it into place, so a failed or wrong download never leaves a file
-that looks complete.
+that looks complete. A full disk stops the download with one line and removes the partial file;
+partial files of a killed download are removed by the next download into that folder.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganforge.errors import DataError
+from ganforge.errors import DataError, DiskFullError
+from ganforge.fileio import atomic_path, is_disk_full, remove_stale_temps
 
 # The opener used for downloads; a module attribute so tests can serve local bytes instead.
 urlopen = urllib.request.urlopen
@@ -316,7 +317,11 @@ def download_file(known: KnownFile, dest: Path, *, progress: bool = False) -> Pa
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        if is_disk_full(e):
+            raise DiskFullError(f"disk full while creating {dest.parent} for {known.path}; free some space") from None
         raise DataError(f"cannot create {dest.parent}: {e.strerror or e}") from None
+    # partial downloads of killed processes; earlier versions named them .NAME.XXXXXXXX.part
+    remove_stale_temps(dest.parent, legacy=(f".{dest.name}.*.part",))
     errors = []
     for url in known.urls:
         try:
@@ -324,6 +329,9 @@ def download_file(known: KnownFile, dest: Path, *, progress: bool = False) -> Pa
             return dest
         # URLError, HTTPError and timeouts are OSErrors; a connection cut mid-body is HTTPException
         except (OSError, ValueError, http.client.HTTPException) as e:
+            if is_disk_full(e):  # another mirror would not help
+                raise DiskFullError(f"disk full while downloading {known.path} into {dest.parent}; the partial "
+                                    f"file was removed; free some space and fetch again") from None
             errors.append(f"{url}: {_one_line(e)}")
     raise DataError(
         f"could not download {known.path} ({'; '.join(errors)}); without a network, copy the "
@@ -332,11 +340,10 @@ def download_file(known: KnownFile, dest: Path, *, progress: bool = False) -> Pa
 
 
 def _download_verified(url: str, known: KnownFile, dest: Path, progress: bool) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
+    """Download ``url`` beside ``dest`` and rename it onto ``dest`` only when its checksums match."""
+    with atomic_path(dest) as tmp:  # the partial file is removed on any failure
         md5, sha = hashlib.md5(), hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
+        with open(tmp, "wb") as out, urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
             bar = _progress_bar(resp, dest.name) if progress else None
             while chunk := resp.read(_CHUNK):
                 out.write(chunk)
@@ -350,10 +357,6 @@ def _download_verified(url: str, known: KnownFile, dest: Path, progress: bool) -
         problem = checksum_problem(known, got)
         if problem:
             raise ValueError(f"downloaded file has {problem}")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a dataset is not private
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)  # no-op after a successful rename
 
 
 def _progress_bar(resp, label: str):

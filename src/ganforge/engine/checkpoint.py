@@ -255,7 +255,7 @@ def _meta_problem(meta: dict) -> str | None:
     if not isinstance(files, dict):
         return "files is not an object of file name -> {sha256, bytes}"
     for name, info in files.items():
-        if not _FILE_NAME.match(name) or name.startswith(".."):
+        if not isinstance(name, str) or not _FILE_NAME.match(name):
             return (f"files names {name!r}; only plain .safetensors names inside the checkpoint's "
                     f"own folder are accepted (no path separator, '..' or absolute path)")
         if (not isinstance(info, dict) or set(info) != {"sha256", "bytes"} or not isinstance(info["sha256"], str)

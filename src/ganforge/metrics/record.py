@@ -4,15 +4,19 @@ Every line is one metric at one step: ``{"step", "metric", "value", "values", "p
 ``provenance`` records what a reader needs to trust or reproduce the number: sample counts, the
 feature extractor and the sha256 of its weights file, the reference data and its hash, the image
 resizing method, and the seed.
+
+Lines are appended whole: a write that fails (a full disk) is cut back off, so the file never
+holds a torn line that the next append would glue onto.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
+import os
 import time
 from pathlib import Path
+
+from ganforge.fileio import disk_full_as_error, finite_or_none, to_json
 
 
 def provenance(
@@ -53,19 +57,9 @@ def tensor_sha256(*tensors) -> str:
     return h.hexdigest()
 
 
-def _clean(obj):
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def metric_line(step: int, metric: str, value: float | None, values: dict | None, prov: dict) -> dict:
     """One ``metrics.jsonl`` record."""
-    return _clean({
+    return finite_or_none({
         "step": int(step),
         "metric": metric,
         "value": None if value is None else float(value),
@@ -78,10 +72,18 @@ def metric_line(step: int, metric: str, value: float | None, values: dict | None
 def append_metrics(run_dir: str | Path, lines: list[dict]) -> None:
     """Append ``lines`` to ``run_dir/metrics.jsonl`` (strict JSON, one object per line)."""
     p = Path(run_dir) / "metrics.jsonl"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p, "a") as f:
-        for line in lines:
-            f.write(json.dumps(_clean(line), allow_nan=False) + "\n")
+    text = "".join(to_json(line) + "\n" for line in lines)  # NaN and inf as null
+    with disk_full_as_error("metrics.jsonl", p.parent):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        with open(p, "ab", buffering=0) as f:  # unbuffered: a failed write is seen here, not at close
+            start = f.seek(0, os.SEEK_END)
+            data = memoryview(text.encode("utf-8"))
+            try:
+                while data:
+                    data = data[f.write(data):]
+            except OSError:
+                f.truncate(start)  # no torn line for the next append to glue onto
+                raise
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
