@@ -319,6 +319,41 @@ def test_save_and_load_round_trip_through_engine_checkpoints(tmp_path):
         h.close()
 
 
+def test_steps_guided_rounds_and_rebuilds_count_on_the_trainer_and_reload(tmp_path):
+    """Every way of training advances the trainer's own counts, and a saved experiment reloads them."""
+    h = Harness(tmp_path, d_steps=2)
+    try:
+        h.snapshot()
+        counts = lambda m: (m["step"], m["d_updates"], m["g_updates"])  # noqa: E731
+        h.send({"type": "control", "action": "step_d", "seq": 1})
+        assert counts(h.acked(1)) == (0, 1, 0)
+        h.send({"type": "control", "action": "step_g", "seq": 2})  # a G update ends a round
+        assert counts(h.acked(2)) == (1, 1, 1)
+        h.send({"type": "control", "action": "step_round", "seq": 3})  # d_steps = 2 D updates, one G
+        assert counts(h.acked(3)) == (2, 3, 2)
+        for seq, action in enumerate(("start", "next", "next"), start=4):  # fakes, 2 D updates, G
+            h.send({"type": "guided", "action": action, "seq": seq})
+        assert counts(h.acked(6)) == (3, 5, 3)
+        h.send({"type": "set", "seq": 7, "settings": {"batch_size": 32}})  # new trainer, same weights: counts go on
+        assert counts(h.acked(7)) == (3, 5, 3)
+        t = h.session.trainer
+        assert (t.step_count, t.d_updates, t.g_updates) == (3, 5, 3)
+        h.send({"type": "save", "name": "counted", "seq": 8})
+        assert h.wait(lambda m: m["type"] == "saved")["step"] == 3
+        h.send({"type": "control", "action": "reset", "seq": 9})
+        assert counts(h.acked(9)) == (0, 0, 0)
+        h.send({"type": "load", "name": "counted", "seq": 10})
+        loaded = h.wait(lambda m: m["type"] == "loaded")
+        assert (loaded["step"], loaded["d_updates"], loaded["g_updates"]) == (3, 5, 3)
+        assert counts(h.acked(10)) == (3, 5, 3)
+        h.send({"type": "state", "seq": 11})
+        assert h.wait(lambda m: m["type"] == "state")["rounds"] == 3
+        h.send({"type": "control", "action": "step_round", "seq": 11})
+        assert counts(h.acked(11)) == (4, 7, 4)
+    finally:
+        h.close()
+
+
 # ---------------------------------------------------------------------- the server
 
 
