@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import threading
 import time
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -14,12 +17,14 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
+REBOUND = "rebound.test"  # a foreign name the browser resolves to 127.0.0.1, as DNS rebinding would
 
 
 @pytest.fixture(scope="module")
-def lab_url(tmp_path_factory):
-    app = create_app(tmp_path_factory.mktemp("lab-workspace"))
+def lab_server(tmp_path_factory):
     sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    app = create_app(tmp_path_factory.mktemp("lab-workspace"), port=port)
     server = make_server(app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -27,9 +32,14 @@ def lab_url(tmp_path_factory):
     while not server.started and time.monotonic() < end:
         time.sleep(0.05)
     assert server.started, "the lab server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}", port=port, token=app.state.token, app=app)
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def lab_url(lab_server):
+    return lab_server.url
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +47,15 @@ def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=chromium_path, headless=True,
+                              args=CHROMIUM_ARGS + [f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1"])
         yield b
         b.close()
 
 
 @pytest.fixture
-def page(browser, lab_url):
+def page(browser, lab_server):
+    lab_url = lab_server.url
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
     pg = context.new_page()
     pg.page_errors = []
@@ -52,7 +64,7 @@ def page(browser, lab_url):
     outside = []
     pg.route("**/*", lambda route: route.continue_() if route.request.url.startswith(lab_url)
              else (outside.append(route.request.url), route.abort()))
-    pg.goto(lab_url + "/")
+    pg.goto(f"{lab_url}/?token={lab_server.token}")
     pg.wait_for_function("window.lab && window.lab.session && window.lab.received > 0", timeout=20000)
     yield pg
     assert not pg.page_errors, pg.page_errors
@@ -62,7 +74,8 @@ def page(browser, lab_url):
 
 def server_state(lab_url: str, page) -> dict:
     sid = page.evaluate("window.lab.session")
-    return httpx.get(f"{lab_url}/api/sessions/{sid}", timeout=5).json()
+    token = page.evaluate("new URLSearchParams(location.search).get('token')")
+    return httpx.get(f"{lab_url}/api/sessions/{sid}", params={"token": token}, timeout=5).json()
 
 
 def wait_state(lab_url, page, pred, timeout=15.0) -> dict:
@@ -146,3 +159,79 @@ def test_an_invalid_value_shows_an_error_and_training_goes_on(page, lab_url, typ
     page.wait_for_function(f"window.lab.latest.step > {step + 10}", timeout=20000)  # still streaming and training
     state = server_state(lab_url, page)
     assert state["lr_g"] == 1e-3 and state["errors"] >= 1 and state["playing"]
+
+
+# ---------------------------------------------------------------------- only the lab's own page
+
+FOREIGN_PAGE = """<!doctype html><title>elsewhere</title><script>
+window.result = "pending";
+const ws = new WebSocket("ws://127.0.0.1:%(port)d/ws?token=%(token)s");
+ws.onopen = () => { window.result = "open"; };
+ws.onmessage = () => { window.result = "message"; };
+ws.onclose = (e) => { if (window.result === "pending") window.result = "closed"; };
+</script>"""
+
+
+@pytest.fixture
+def foreign_site(tmp_path, lab_server):
+    """A second tiny web server on another port of 127.0.0.1: another origin, same machine."""
+    (tmp_path / "index.html").write_text(FOREIGN_PAGE % {"port": lab_server.port, "token": lab_server.token})
+    handler = functools.partial(QuietHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    thread.join(5)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def test_a_page_from_another_origin_cannot_open_the_labs_websocket(browser, lab_server, foreign_site):
+    registry = lab_server.app.state.registry
+    context = browser.new_context()
+    try:
+        before = {s.id for s in registry.all()}
+        other = context.new_page()
+        # even a page that somehow learnt the token is refused: its Origin is not the lab's
+        other.goto(foreign_site + "/index.html")
+        other.wait_for_function("window.result !== 'pending'", timeout=10000)
+        assert other.evaluate("window.result") == "closed"
+        assert {s.id for s in registry.all()} <= before  # no session was made for it
+        # while the lab's own page, in the same browser, connects and trains
+        mine = context.new_page()
+        mine.goto(f"{lab_server.url}/?token={lab_server.token}")
+        mine.wait_for_function("window.lab && window.lab.session && window.lab.received > 0", timeout=20000)
+        assert mine.evaluate("window.lab.session") in {s.id for s in registry.all()}
+    finally:
+        context.close()
+
+
+def test_the_page_without_its_token_cannot_connect_and_says_why(browser, lab_server):
+    context = browser.new_context()
+    try:
+        pg = context.new_page()
+        pg.goto(lab_server.url + "/")
+        pg.wait_for_function("document.getElementById('conn').textContent.includes('token')", timeout=10000)
+        assert "token" in pg.locator("#error").text_content()
+        pg.goto(f"{lab_server.url}/?token=not-the-token")
+        pg.wait_for_function("document.getElementById('conn').textContent.includes('refused')", timeout=10000)
+        assert pg.evaluate("window.lab.session") is None
+    finally:
+        context.close()
+
+
+def test_a_rebound_host_name_gets_nothing(browser, lab_server):
+    """DNS rebinding: a foreign name resolving to 127.0.0.1 reaches the port but is not served."""
+    context = browser.new_context()
+    try:
+        pg = context.new_page()
+        response = pg.goto(f"http://{REBOUND}:{lab_server.port}/?token={lab_server.token}")
+        assert response.status == 400
+        assert "ganforge lab" not in pg.content()
+        assert pg.evaluate("typeof window.lab") == "undefined"
+    finally:
+        context.close()
