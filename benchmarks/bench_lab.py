@@ -69,14 +69,14 @@ def page_run(seconds: float, changes: int, chromium: str, workspace: str) -> dic
     """Serve the lab, open it in headless Chromium, train, and read the page's own counters."""
     from playwright.sync_api import sync_playwright
 
-    app = create_app(workspace)
     sock = bind_socket("127.0.0.1", 0)
+    app = create_app(workspace, port=sock.getsockname()[1])
     server = make_server(app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={app.state.token}"
     out: dict = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
@@ -96,7 +96,7 @@ def page_run(seconds: float, changes: int, chromium: str, workspace: str) -> dic
         out["received_per_s"] = (rx1 - rx0) / dt
         out["rounds_per_s"] = (r1 - r0) / dt
         out["bytes_per_snapshot"] = (b1 - b0) / max(rx1 - rx0, 1)
-        out["snapshot_ms"] = session._worker.busy_s * 1000 / max(session._frames, 1)
+        out["snapshot_ms"] = session.worker.busy_s * 1000 / max(session.publisher.frames, 1)
         page.evaluate("window.lab.latencies = []")
         for i in range(changes):
             lr = 1e-3 if i % 2 else 1.1e-3
