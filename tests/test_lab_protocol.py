@@ -9,7 +9,14 @@ import pytest
 from ganforge.errors import CheckpointError
 from ganforge.lab import experiments
 from ganforge.lab.protocol import (
-    LIMITS, MAX_MESSAGE_BYTES, MAX_POINTS, ControlMessage, DrawMessage, ProtocolError, SetMessage, parse_message,
+    LIMITS,
+    MAX_MESSAGE_BYTES,
+    MAX_POINTS,
+    ControlMessage,
+    DrawMessage,
+    ProtocolError,
+    SetMessage,
+    parse_message,
 )
 from ganforge.lab.settings import LabSettings, change_kind, check_consistent
 from ganforge.objectives import OBJECTIVES

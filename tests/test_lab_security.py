@@ -22,13 +22,19 @@ from ganforge.engine.checkpoint import latest_checkpoint
 from ganforge.lab import experiments
 from ganforge.lab.experiments import Quota, QuotaError
 from ganforge.lab.outbox import Outbox
-from ganforge.lab.protocol import MAX_DEPTH, MAX_MESSAGE_BYTES, ProtocolError, nesting_depth, parse_message
+from ganforge.lab.protocol import (
+    MAX_DEPTH,
+    MAX_MESSAGE_BYTES,
+    ProtocolError,
+    nesting_depth,
+    parse_message,
+)
 from ganforge.lab.security import Guard, bound_names, is_loopback, new_token, split_host
 from ganforge.lab.server import bind_socket, create_app, make_server
 from ganforge.lab.session import LabSession
 from ganforge.lab.settings import LabSettings
 
-SMALL = dict(g_width=16, d_width=16, g_depth=1, d_depth=1, batch_size=32)
+SMALL = {"g_width": 16, "d_width": 16, "g_depth": 1, "d_depth": 1, "batch_size": 32}
 
 
 # ---------------------------------------------------------------------- the checks themselves
@@ -96,9 +102,9 @@ def test_a_foreign_host_is_refused_everywhere_and_the_right_one_served(client, a
         assert "ganforge lab" not in r.text
     assert client.get("/").status_code == 200 and "ganforge lab" in client.get("/").text
     assert client.get("/static/lab.js").status_code == 200
-    with pytest.raises(Exception) as refused:  # the WebSocket handshake too, even with the token
-        with client.websocket_connect(f"/ws?token={app.state.token}", headers=evil):
-            pass
+    # the WebSocket handshake too, even with the token
+    with pytest.raises(Exception) as refused, client.websocket_connect(f"/ws?token={app.state.token}", headers=evil):
+        pass
     assert getattr(refused.value, "status_code", None) == 400
     assert len(app.state.registry) == 0
 
@@ -112,9 +118,9 @@ def test_a_foreign_host_is_refused_everywhere_and_the_right_one_served(client, a
 ])
 def test_the_websocket_needs_the_token_and_the_labs_origin(client, app, query, origin):
     headers = {"origin": origin} if origin else {}
-    with pytest.raises(WebSocketDisconnect) as refused:
-        with client.websocket_connect("/ws" + query.format(token=app.state.token), headers=headers):
-            pass
+    url = "/ws" + query.format(token=app.state.token)
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(url, headers=headers):
+        pass
     assert refused.value.code == 1008  # refused before the handshake (HTTP 403): no session was made
     assert len(app.state.registry) == 0
 
@@ -156,7 +162,8 @@ def test_deeply_nested_json_gets_an_error_and_the_session_goes_on(client, app):
         ws.receive_json()
         ws.send_text(deep)
         assert "nests" in receive_until(ws, lambda m: m["type"] == "error")["message"]
-        ws.send_text('{"type": "control", "action": "step_round", "seq": 1, "x": ' + "{\"a\": " * 5000 + "1" + "}" * 5000 + "}")
+        nested_objects = "{\"a\": " * 5000 + "1" + "}" * 5000
+        ws.send_text('{"type": "control", "action": "step_round", "seq": 1, "x": ' + nested_objects + "}")
         assert "nests" in receive_until(ws, lambda m: m["type"] == "error")["message"]
         ws.send_text(json.dumps({"type": "control", "action": "step_round", "seq": 2}))
         s = receive_until(ws, lambda m: m["type"] == "snapshot" and (m["ack"] or 0) >= 2)

@@ -23,7 +23,14 @@ from ganforge.lab.outbox import Outbox
 from ganforge.lab.server import STATIC, create_app
 from ganforge.lab.session import LabSession
 from ganforge.lab.settings import LabSettings
-from ganforge.lab.snapshot import HEAT_RES, MESH_RES, N_SHOW, Nets, generator_arrows, value_terms
+from ganforge.lab.snapshot import (
+    HEAT_RES,
+    MESH_RES,
+    N_SHOW,
+    Nets,
+    generator_arrows,
+    value_terms,
+)
 from ganforge.objectives import get_objective
 
 SMALL = dict(g_width=32, d_width=32, g_depth=2, d_depth=2, batch_size=64)
@@ -324,7 +331,7 @@ def test_steps_guided_rounds_and_rebuilds_count_on_the_trainer_and_reload(tmp_pa
     h = Harness(tmp_path, d_steps=2)
     try:
         h.snapshot()
-        counts = lambda m: (m["step"], m["d_updates"], m["g_updates"])  # noqa: E731
+        counts = lambda m: (m["step"], m["d_updates"], m["g_updates"])
         h.send({"type": "control", "action": "step_d", "seq": 1})
         assert counts(h.acked(1)) == (0, 1, 0)
         h.send({"type": "control", "action": "step_g", "seq": 2})  # a G update ends a round

@@ -24,13 +24,23 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from ganforge.data.sources import cache_root
 from ganforge.engine import Trainer
 from ganforge.engine.checkpoint import latest_checkpoint, read_checkpoint
 from ganforge.errors import CheckpointError, DiskFullError
 from ganforge.fileio import atomic_write_text
 from ganforge.lab import DEFAULT_MAX_BYTES, DEFAULT_MAX_EXPERIMENTS
-from ganforge.lab.protocol import COORD_LIMIT, LIMITS, MAX_POINTS, NAME_PATTERN, ProtocolError, SettingsPatch, TARGETS
+from ganforge.lab.protocol import (
+    COORD_LIMIT,
+    LIMITS,
+    MAX_POINTS,
+    NAME_PATTERN,
+    TARGETS,
+    ProtocolError,
+    SettingsPatch,
+)
 from ganforge.lab.settings import LabSettings, check_consistent
 
 LAB_FILE = "lab.json"
@@ -217,8 +227,8 @@ def settings_from_dict(data: dict, where: str) -> LabSettings:
     seed = data.pop("seed", 0)
     try:
         patch = SettingsPatch.model_validate_json(json.dumps(data)) if data else None
-    except Exception as e:
-        first = getattr(e, "errors", lambda: [{"loc": (), "msg": str(e)}])()[0]
+    except ValidationError as e:
+        first = e.errors()[0]
         raise CheckpointError(f"{where}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     if target not in TARGETS:
         raise CheckpointError(f"{where}: unknown target {target!r}")

@@ -13,7 +13,14 @@ import time
 
 from ganforge.lab import experiments
 from ganforge.lab.protocol import (
-    ControlMessage, DrawMessage, GuidedMessage, ListMessage, LoadMessage, SaveMessage, SetMessage, StateMessage,
+    ControlMessage,
+    DrawMessage,
+    GuidedMessage,
+    ListMessage,
+    LoadMessage,
+    SaveMessage,
+    SetMessage,
+    StateMessage,
     StoryMessage,
 )
 from ganforge.lab.settings import LabSettings, change_kind, check_consistent

@@ -31,7 +31,14 @@ from fastapi.staticfiles import StaticFiles
 from ganforge.lab.experiments import Quota, default_workspace
 from ganforge.lab.outbox import Outbox
 from ganforge.lab.protocol import MAX_MESSAGE_BYTES, limits_for_client
-from ganforge.lab.security import LOOPBACK_NAMES, Guard, bound_names, is_loopback, new_token, token_from
+from ganforge.lab.security import (
+    LOOPBACK_NAMES,
+    Guard,
+    bound_names,
+    is_loopback,
+    new_token,
+    token_from,
+)
 from ganforge.lab.session import LabSession, hello
 
 STATIC = Path(__file__).parent / "static"

@@ -168,10 +168,9 @@ class LabSession:
                 if self.settings.speed > 0:
                     self.next_round = max(self.next_round + 1.0 / self.settings.speed, now - LATE_ROUND_S)
         now = time.perf_counter()
-        if self.force or (self.dirty and now >= self.publisher.next_at):
-            if self.publisher.publish(self):
-                self.force = self.dirty = False
-                self._update_public()
+        if (self.force or (self.dirty and now >= self.publisher.next_at)) and self.publisher.publish(self):
+            self.force = self.dirty = False
+            self._update_public()
 
     def _wait_time(self) -> float:
         """How long the thread may block waiting for a message before it has work to do."""

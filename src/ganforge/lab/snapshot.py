@@ -21,7 +21,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ganforge.metrics.density import cv_bandwidth, js_divergence, kde_log_prob, optimal_discriminator
+from ganforge.metrics.density import (
+    cv_bandwidth,
+    js_divergence,
+    kde_log_prob,
+    optimal_discriminator,
+)
 from ganforge.metrics.modes import mode_coverage
 from ganforge.objectives import EQUILIBRIUM_VALUE
 

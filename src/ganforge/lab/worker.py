@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from ganforge.fileio import finite_or_none
 from ganforge.lab.outbox import Outbox
-from ganforge.lab.snapshot import Nets, View, optimal_d_grid, sample_metrics, take_snapshot
+from ganforge.lab.snapshot import (
+    Nets,
+    View,
+    optimal_d_grid,
+    sample_metrics,
+    take_snapshot,
+)
 
 METRICS_EVERY_S = 1.0  # modes captured, HQ% and the JS estimate while training
 DSTAR_EVERY_S = 0.5  # the optimal discriminator on the 2D grid (a KDE over the grid: the costliest part)
