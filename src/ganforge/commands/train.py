@@ -100,7 +100,7 @@ def run(args) -> int:
                 create_run_dir(run_dir, cfg, overwrite=args.overwrite, lock=lock)
                 trainer.callbacks = _callbacks(run_dir, cfg, not args.no_report)
                 procs = f" x {trainer.dist.world} processes" if trainer.dist.world > 1 else ""
-                print(f"training {cfg.preset or 'custom'} on {trainer.device}{procs} for {cfg.train.steps} rounds "
+                print(f"training {cfg.preset or 'custom'} on {trainer.device_description()}{procs} for {cfg.train.steps} rounds "
                       f"into {run_dir}", file=sys.stderr)
             trainer.dist.barrier()  # the other ranks wait until the run directory exists
             trainer.run_dir = Path(run_dir)

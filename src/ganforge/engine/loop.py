@@ -29,6 +29,8 @@ def run(tr, steps: int | None = None) -> dict[str, float]:
         raise ConfigError("Trainer.run() needs a run directory; use step() to train in memory")
     target = steps or tr.cfg.train.steps
     main = tr.dist.is_main
+    if main:
+        tr.run_dir.mkdir(parents=True, exist_ok=True)
     log = StatsLog(tr, main)
     callbacks = [Progress(tr, target, main, log), log, Checkpoints(tr)] + ([Samples(tr)] if main else [])
     try:
@@ -157,7 +159,7 @@ class Progress(RunCallback):
 
         # on a terminal the bar redraws in place; in a log file a line every 30 s is plenty
         interval = 0.1 if sys.stderr.isatty() else 30.0
-        desc = f"{tr.device.type}" + (f", {torch.get_num_threads()} thread(s)" if tr.device.type == "cpu" else "")
+        desc = tr.device_description()
         self.bar = tqdm(total=target, initial=tr.step_count, disable=not (tr.cfg.train.progress and main),
                         unit="round", dynamic_ncols=True, leave=False, mininterval=interval, desc=desc)
         log.listeners.append(self.show)

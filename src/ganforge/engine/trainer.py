@@ -167,6 +167,13 @@ class Trainer:
         """D's raw output for each of ``x`` (n, ...) -> (n,) on the CPU, without gradients."""
         return self.discriminator()(x, labels)
 
+    def device_description(self) -> str:
+        """Where training runs, e.g. "cpu (1 thread)" or "cuda:0"."""
+        if self.device.type != "cpu":
+            return str(self.device)
+        n = torch.get_num_threads()
+        return f"cpu ({n} thread{'s' if n > 1 else ''})"
+
     @property
     def is_points(self) -> bool:
         return is_point_data(self.data)
