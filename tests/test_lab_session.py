@@ -355,8 +355,8 @@ def test_steps_guided_rounds_and_rebuilds_count_on_the_trainer_and_reload(tmp_pa
         assert counts(h.acked(10)) == (3, 5, 3)
         h.send({"type": "state", "seq": 11})
         assert h.wait(lambda m: m["type"] == "state")["rounds"] == 3
-        h.send({"type": "control", "action": "step_round", "seq": 11})
-        assert counts(h.acked(11)) == (4, 7, 4)
+        h.send({"type": "control", "action": "step_round", "seq": 12})
+        assert counts(h.acked(12)) == (4, 7, 4)
     finally:
         h.close()
 
