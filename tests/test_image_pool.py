@@ -33,7 +33,7 @@ def test_a_batch_that_fills_the_pool_then_overflows():
     assert tags(out)[:4] == [0, 1, 2, 3]  # the first four fill the pool and come back as they are
     assert len(pool) == 4
     # every returned image is either the new one or one that was in the pool at that moment
-    assert all(t in range(0, 10) and t <= i for i, t in enumerate(tags(out)))
+    assert all(t in range(10) and t <= i for i, t in enumerate(tags(out)))
     # each later image is either returned or swapped into the pool for a stored one returned instead
     assert sorted(tags(out)[4:] + tags(pool.state_dict()["images"])) == list(range(10))
 

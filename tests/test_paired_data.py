@@ -255,8 +255,9 @@ def test_jitter_is_a_crop_of_the_upscaled_pair_with_the_same_window_and_flip():
     big = F.interpolate(a, size=(36, 36), mode="bicubic", align_corners=False).clamp(-1, 1)  # 32 * 286/256
     flips = 0
     for i in range(16):
-        matches = [(t, l, f) for t in range(5) for l in range(5) for f in (False, True)
-                   if torch.allclose(ja[i], (big[i, :, t:t + 32, l:l + 32].flip(-1) if f else big[i, :, t:t + 32, l:l + 32]))]
+        windows = {(t, l): big[i, :, t:t + 32, l:l + 32] for t in range(5) for l in range(5)}
+        matches = [(t, l, f) for (t, l), win in windows.items() for f in (False, True)
+                   if torch.allclose(ja[i], win.flip(-1) if f else win)]
         assert len(matches) == 1
         flips += matches[0][2]
     assert 3 <= flips <= 13  # mirrored about half the time
@@ -299,7 +300,7 @@ def test_unpaired_cyclegan_folders(tmp_path):
     assert data.names_a == [f"h{i}.png" for i in range(5)] and data.names_b == ["z0.png", "z1.png", "z2.png"]
     test = load_unpaired(tmp_path, split="test")
     assert torch.equal(test.a[0], chw(pattern(99)))
-    with pytest.raises(DataError, match="has the splits train, test \\(trainA/testA and ...B folders\\); got split 'val'"):
+    with pytest.raises(DataError, match="the splits train, test \\(trainA/testA and ...B folders\\); got split 'val'"):
         load_unpaired(tmp_path, split="val")
 
 
@@ -384,7 +385,8 @@ def test_facades_shared_copy(shared_data):
 
 @pytest.mark.data
 def test_facades_train_split_count(shared_data):
-    names = [n for n in tarfile.open(shared_data / "facades.tar.gz").getnames() if n.endswith(".jpg")]
+    with tarfile.open(shared_data / "facades.tar.gz") as tf:
+        names = [n for n in tf.getnames() if n.endswith(".jpg")]
     assert sum(n.startswith("train/") for n in names) == 400
     data = load_unpaired(shared_data / "facades.tar.gz", resolution=64, limit=3)
     assert data.a.shape == (3, 3, 64, 64) and data.names_b == ["1.jpg", "2.jpg", "3.jpg"]

@@ -434,7 +434,8 @@ def random_jitter(a: Tensor, b: Tensor, generator: torch.Generator,
     and placed as the inputs; the draws come from ``generator`` (a CPU generator) alone.
     """
     if a.shape[0] != b.shape[0] or a.shape[2:] != b.shape[2:]:
-        raise ValueError(f"random_jitter needs a and b of one batch and size; got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(f"random_jitter needs a and b of one batch and size; got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
     n, ca, h, w = a.shape
     lh, lw = load_size or (round(h * JITTER_RATIO), round(w * JITTER_RATIO))
     if lh < h or lw < w:

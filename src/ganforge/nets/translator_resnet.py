@@ -16,6 +16,8 @@ quarter-resolution bottleneck), not only sides divisible by 4.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -79,7 +81,7 @@ class ResNetTranslator(nn.Module):
         widths = [ngf * 2**i for i in range(N_DOWN + 1)]  # ngf, 2 ngf, 4 ngf
         self.down = nn.ModuleList(
             nn.Sequential(nn.Conv2d(c_in, c_out, 3, 2, 1, bias=bias), norm2d(norm, c_out), nn.ReLU(True))
-            for c_in, c_out in zip(widths[:-1], widths[1:])
+            for c_in, c_out in itertools.pairwise(widths)
         )
         self.blocks = nn.Sequential(*(ResidualBlock(widths[-1], norm, dropout, bias) for _ in range(n_blocks)))
         self.up = nn.ModuleList(
