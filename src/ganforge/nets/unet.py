@@ -8,7 +8,9 @@ layer maps to ``out_channels`` with tanh, images in [-1, 1].
 
 pix2pix's G takes no z: its only noise is dropout 0.5 on the innermost decoder layers, applied at
 training *and* at test time (sec. 2.2), so by default it stays active in ``eval()`` too; pass
-``dropout_in_eval=False`` for a deterministic G in eval mode.
+``dropout_in_eval=False`` for a deterministic G in eval mode. The paper also normalises with the
+test batch's own statistics at test time; with batch norm that means running G in train mode (a
+choice of the game), while instance norm behaves the same in both modes.
 
 With the defaults (256 px, depth 8, ngf 64) this is the paper's network:
 encoder C64-C128-C256-C512-C512-C512-C512-C512 (no norm on the first, nor on the innermost,
