@@ -3,14 +3,14 @@
 Step 0 draws a fresh batch of fakes (nothing is trained), step 1 performs the round's ``d_steps``
 D updates, step 2 the G update that ends the round (the trainer counts it). *Next step* advances by
 hand; *fast motion* advances on its own every :data:`FAST_STEP_S` seconds; *stop* leaves. The texts
-shown with each step are in :mod:`ganforge.lab.guide`.
+shown with each step are in :mod:`ganforge.lab.texts`.
 """
 
 from __future__ import annotations
 
 import time
 
-from ganforge.lab.guide import FAST_MOTION_TEXT, GUIDED_STEPS, ROUND_DONE_TEXT
+from ganforge.lab.texts import FAST_MOTION_TEXT, GUIDED_STEPS, ROUND_DONE_TEXT
 
 FAST_STEP_S = 0.35  # seconds per step of the guided round in fast motion
 

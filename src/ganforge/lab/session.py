@@ -23,13 +23,13 @@ import torch
 from ganforge.errors import GanforgeError
 from ganforge.lab import handlers
 from ganforge.lab.experiments import Quota, public_text
-from ganforge.lab.guide import GUIDED_STEPS
 from ganforge.lab.guided import GuidedRound
 from ganforge.lab.outbox import Outbox
 from ganforge.lab.protocol import ProtocolError, parse_message
 from ganforge.lab.publish import Publisher, public_state
 from ganforge.lab.settings import LabSettings
 from ganforge.lab.stories import STORIES
+from ganforge.lab.texts import GUIDED_STEPS
 from ganforge.lab.training import Game
 from ganforge.lab.worker import SnapshotWorker
 

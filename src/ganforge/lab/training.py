@@ -18,9 +18,9 @@ from collections import deque
 from ganforge.diagnostics.monitor import Monitor
 from ganforge.engine import Trainer
 from ganforge.fileio import finite_or_none
-from ganforge.lab.guide import explanation_for
 from ganforge.lab.settings import LabSettings
 from ganforge.lab.snapshot import Nets, make_view
+from ganforge.lab.texts import explanation_for
 
 CHART_KEYS = ("d_loss", "g_loss", "value", "d_real", "d_fake", "real_logit", "fake_logit", "d_acc",
               "g_grad_norm", "d_grad_norm")
