@@ -4,17 +4,31 @@ Every round it passes the stats (plus the weight norms of G and D, for the diver
 ``Monitor.observe``. Every ``sample_every`` rounds, and at the end, it draws a real and a fake
 batch and runs the mode-collapse checks; on 2D point data it also compares D with the optimal
 discriminator D* and estimates JS, writing those numbers to ``metrics.jsonl``.
+
+The cost of a check does not grow with the dataset: it draws ``n_points`` (or ``n_images``)
+samples with a seed fixed by the round, mode coverage finds nearest modes with bounded memory
+(:func:`ganforge.metrics.modes.nearest_centers`), the D* probe uses the first
+PROBE_POINTS of each batch, and a mixture with more than
+:data:`~ganforge.metrics.density.MAX_EXACT_COMPONENTS` components (a large ``points`` file) gets
+a KDE of its real sample instead of its exact density.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from ganforge.diagnostics.monitor import Monitor
+from ganforge.data import is_point_data
 from ganforge.diagnostics.optimal import probe_optimal_discriminator
+from ganforge.metrics.density import closed_form_log_prob
 from ganforge.metrics.record import append_metrics, metric_line, provenance, tensor_sha256
 
+if TYPE_CHECKING:  # the monitor builds its callback; this module needs the class only for hints
+    from ganforge.diagnostics.monitor import Monitor
+
 CLASSIFIED_DATASETS = ("mnist", "stacked-mnist")  # datasets whose channels the MNIST classifier labels
+PROBE_POINTS = 1000  # real and fake points each for the D* probe and the JS estimate (KDEs are O(n^2))
 
 
 def weight_norm(module: torch.nn.Module) -> float:
@@ -25,11 +39,6 @@ def weight_norm(module: torch.nn.Module) -> float:
     with torch.no_grad():
         norms = torch.stack([torch.linalg.vector_norm(p.float()) for p in params])  # (P,) on the device
         return float(torch.linalg.vector_norm(norms))
-
-
-def is_points(data) -> bool:
-    """True for point distributions (they sample without end and have a ``dim``)."""
-    return hasattr(data, "sample") and hasattr(data, "dim") and not hasattr(data, "images")
 
 
 class MonitorCallback:
@@ -47,27 +56,19 @@ class MonitorCallback:
         self.n_points = n_points
         self.n_images = n_images
 
-    def _every(self, trainer) -> int:
-        if self.sample_every is not None:
-            return self.sample_every
-        return int(getattr(getattr(getattr(trainer, "cfg", None), "train", None), "sample_every", 0) or 0)
-
     def on_round(self, trainer, stats: dict) -> None:
         s = dict(stats)
-        s.setdefault("step", trainer_step(trainer))
-        if getattr(trainer, "G", None) is not None:
-            s["g_weight_norm"] = weight_norm(trainer.G)
-        if getattr(trainer, "D", None) is not None:
-            s["d_weight_norm"] = weight_norm(trainer.D)
+        s.setdefault("step", trainer.step_count)
+        s["g_weight_norm"] = weight_norm(trainer.G)
+        s["d_weight_norm"] = weight_norm(trainer.D)
         self.monitor.observe(s)
-        every = self._every(trainer)
-        total = int(getattr(getattr(getattr(trainer, "cfg", None), "train", None), "steps", 0) or 0)
-        start = max(self.monitor.warmup, total // 5)  # early on G has not spread out yet in any run
+        every = self.sample_every if self.sample_every is not None else trainer.cfg.train.sample_every
+        start = max(self.monitor.warmup, trainer.cfg.train.steps // 5)  # early on G has not spread out yet
         if every and s["step"] >= start and s["step"] % every == 0:
             self.check(trainer, s["step"])
 
     def on_end(self, trainer) -> None:
-        self.check(trainer, trainer_step(trainer))
+        self.check(trainer, trainer.step_count)
 
     def check(self, trainer, step: int) -> None:
         """Sample-based checks now: mode collapse, and on 2D data D vs D* and JS.
@@ -76,24 +77,21 @@ class MonitorCallback:
         stream or latent-noise generator, so watching a run does not change it.
         """
         data = trainer.data
-        seed = int(getattr(getattr(trainer.cfg, "train", None), "seed", 0)) if hasattr(trainer, "cfg") else None
         g_real = torch.Generator().manual_seed(10_000_019 + step)
-        g_fake = torch.Generator(getattr(trainer, "device", "cpu")).manual_seed(20_000_003 + step)
-        if is_points(data):
+        g_fake = torch.Generator(trainer.device).manual_seed(20_000_003 + step)
+        if is_point_data(data):
             n = self.n_points
             real = data.sample(n, g_real)  # (n, dim)
             fake = trainer.generate(n, generator=g_fake)  # (n, dim)
-            self.monitor.check_samples(real, fake, centers=getattr(data, "centers", None),
-                                       std=getattr(data, "std", None), step=step)
-            if getattr(data, "dim", 0) == 2:
-                self._probe_2d(trainer, data, real[:1000], fake[:1000], step, seed)
+            self.monitor.check_samples(real, fake, centers=data.centers, std=data.std, step=step)
+            if data.dim == 2:
+                self._probe_2d(trainer, data, real[:PROBE_POINTS], fake[:PROBE_POINTS], step)
             return
         n = min(self.n_images, len(data))
         real, _ = data.batch(torch.randperm(len(data), generator=g_real)[:n])  # (n, C, H, W)
         fake = trainer.generate(n, generator=g_fake)
-        name = getattr(data, "name", "")
         labels = {}
-        if name in CLASSIFIED_DATASETS and tuple(real.shape[-2:]) == (28, 28):
+        if data.name in CLASSIFIED_DATASETS and tuple(real.shape[-2:]) == (28, 28):
             from ganforge.metrics.classifier import classify
             from ganforge.metrics.stacked import stacked_labels
 
@@ -102,36 +100,25 @@ class MonitorCallback:
             labels["n_classes"] = 10 ** real.shape[1]  # one digit per channel
         self.monitor.check_samples(real.cpu(), fake.cpu(), step=step, **labels)
 
-    def _probe_2d(self, trainer, data, real, fake, step, seed) -> None:
+    def _probe_2d(self, trainer, data, real, fake, step) -> None:
+        """D against D* (minimax family, whose D is a probability) and JS on 2D points; written to
+        metrics.jsonl when the run has a directory."""
         d_prob = None
-        if getattr(getattr(trainer, "objective", None), "family", "") == "minimax":
+        if trainer.objective.family == "minimax":
             def d_prob(x):
                 return torch.sigmoid(trainer.d_logits(x.to(trainer.device))).cpu()
-        log_prob = getattr(data, "log_prob", None)
-        if log_prob is not None and log_prob(real[:1].float()) is None:
-            log_prob = None  # a distribution without a closed-form density: KDE of the reals
+        log_prob = closed_form_log_prob(data)  # None: a KDE of the reals stands in for p_data
         probe = probe_optimal_discriminator(real, fake, d_prob, log_prob)
-        run_dir = getattr(trainer, "run_dir", None)
-        if run_dir is None:
+        if trainer.run_dir is None:
             return
-        centers = getattr(data, "centers", None)
+        centers = data.centers
         ref_hash = tensor_sha256(centers, torch.tensor([data.std])) if centers is not None else None
         prov = provenance(n_fake=probe.n_fake, n_real=probe.n_real, features="identity (raw 2D points)",
-                          features_sha256=None, reference=getattr(data, "name", "points"),
-                          reference_sha256=ref_hash, resize="none", seed=seed,
+                          features_sha256=None, reference=data.name or "points",
+                          reference_sha256=ref_hash, resize="none", seed=trainer.cfg.train.seed,
                           density="exact" if log_prob is not None else "kde",
                           bandwidth=probe.bandwidth)
         lines = [metric_line(step, "js", probe.js, {}, prov)]
         if probe.d_gap is not None:
             lines.append(metric_line(step, "d_star_gap", probe.d_gap, {}, prov))
-        append_metrics(run_dir, lines)
-
-
-def trainer_step(trainer) -> int:
-    """The trainer's current round (``trainer.step`` is a method in the engine; tolerate an int)."""
-    for attr in ("global_step", "step_count", "round"):
-        v = getattr(trainer, attr, None)
-        if isinstance(v, int):
-            return v
-    v = getattr(trainer, "step", 0)
-    return v if isinstance(v, int) else 0
+        append_metrics(trainer.run_dir, lines)

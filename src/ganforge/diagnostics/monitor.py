@@ -9,7 +9,6 @@ sample-based mode-collapse checks. Repeats of an alert are suppressed for ``cool
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections import deque
@@ -18,8 +17,10 @@ from pathlib import Path
 
 import torch
 
+from ganforge.diagnostics.callback import MonitorCallback
 from ganforge.diagnostics.catalog import ALERTS
 from ganforge.diagnostics.collapse import class_balance, sample_diversity
+from ganforge.fileio import append_json_line
 from ganforge.metrics.modes import mode_coverage
 from ganforge.objectives import EQUILIBRIUM_VALUE
 
@@ -184,9 +185,8 @@ class Monitor:
         self.alerts.extend(new)
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.run_dir / "alerts.jsonl", "a") as f:
-                for a in new:
-                    f.write(json.dumps(finite_or_none(a.to_dict()), allow_nan=False, default=_json_safe) + "\n")
+            for a in new:  # NaN/inf numbers become null, as in every file of a run
+                append_json_line(self.run_dir / "alerts.jsonl", a.to_dict())
         if self.console:
             for a in new:
                 _console(a.format())
@@ -366,28 +366,9 @@ class Monitor:
             found.append(make_alert("modes-missing", step, evidence="; ".join(info)))
         return self._emit(found)
 
-    def callback(self, **kwargs) -> "MonitorCallback":
+    def callback(self, **kwargs) -> MonitorCallback:
         """A Trainer callback that feeds this monitor (see :class:`MonitorCallback`)."""
-        from ganforge.diagnostics.callback import MonitorCallback
-
         return MonitorCallback(self, **kwargs)
-
-
-def _json_safe(o):
-    if isinstance(o, torch.Tensor):
-        return o.tolist()
-    return str(o)
-
-
-def finite_or_none(obj):
-    """``obj`` with every non-finite float replaced by None, recursively (strict JSON has no NaN)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite_or_none(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite_or_none(v) for v in obj]
-    return obj
 
 
 def _console(text: str) -> None:

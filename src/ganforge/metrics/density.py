@@ -4,6 +4,12 @@ For a fixed generator the best discriminator is D*(x) = p_data(x) / (p_data(x) +
 D* the minimax value is V = -log 4 + 2 JS(p_data || p_g) (Goodfellow et al. 2014, Prop. 1 and
 Thm. 1). On 2D data we can estimate both sides: p_data exactly where the mixture is known, p_g with
 a kernel density estimate of G's samples.
+
+Memory never grows with the square of a sample count: KDEs are evaluated in chunks of at most
+MAX_PAIRS point-sample pairs, and a mixture's exact density, which costs O(points x components),
+is used only while it has at most MAX_EXACT_COMPONENTS components (:func:`closed_form_log_prob`);
+a ``points`` file of a million rows is a mixture of a million Gaussians, whose density is then
+estimated by a KDE of a fixed-seed sample instead.
 """
 
 from __future__ import annotations
@@ -13,6 +19,28 @@ import math
 import torch
 
 LOG2 = math.log(2.0)
+MAX_PAIRS = 2**22  # point-sample pairs evaluated at once (a 32 MB float64 block)
+MAX_EXACT_COMPONENTS = 4096  # mixtures with more components get a KDE (see closed_form_log_prob)
+
+
+def rows_per_chunk(n_cols: int, budget: int | None = None) -> int:
+    """Rows of an (rows, n_cols) block that fit in ``budget`` (default MAX_PAIRS) entries, at least 1."""
+    return max(1, (budget or MAX_PAIRS) // max(1, n_cols))
+
+
+def closed_form_log_prob(data):
+    """``data.log_prob`` where it is known in closed form and cheap to evaluate, else None.
+
+    A mixture's exact log density costs O(points x components) time; past MAX_EXACT_COMPONENTS
+    components (a user's ``points`` file of many rows) callers fall back to a KDE of real samples,
+    which approximates the same density (each component is a Gaussian on one of those points).
+    """
+    log_prob = getattr(data, "log_prob", None)
+    centers = getattr(data, "centers", None)
+    if log_prob is None or (centers is not None and centers.shape[0] > MAX_EXACT_COMPONENTS):
+        return None
+    probe = torch.zeros(1, int(getattr(data, "dim", 2)))  # (1, dim): does it have a closed form at all?
+    return log_prob if log_prob(probe) is not None else None
 
 
 def scott_bandwidth(samples: torch.Tensor) -> float:
@@ -66,9 +94,10 @@ def kde_log_prob(points: torch.Tensor, samples: torch.Tensor, bandwidth: float |
         raise ValueError(f"bandwidth must be > 0, got {h}")
     out = torch.empty(p.shape[0], dtype=torch.float64)
     log_norm = math.log(n) + 0.5 * d * math.log(2 * math.pi * h**2)
-    for start in range(0, p.shape[0], 4096):  # chunks keep the (chunk, n) matrix small
-        d2 = torch.cdist(p[start : start + 4096], s).pow(2)  # (chunk, n)
-        out[start : start + 4096] = torch.logsumexp(-0.5 * d2 / h**2, dim=1) - log_norm
+    step = rows_per_chunk(n)  # chunks keep the (chunk, n) matrix within MAX_PAIRS entries
+    for start in range(0, p.shape[0], step):
+        d2 = torch.cdist(p[start : start + step], s).pow(2)  # (chunk, n)
+        out[start : start + step] = torch.logsumexp(-0.5 * d2 / h**2, dim=1) - log_norm
     return out
 
 

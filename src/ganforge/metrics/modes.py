@@ -18,14 +18,22 @@ Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN) evaluate GANs on Ga
   generator that puts a blob in the middle of the ring with every mode. When no sample is high
   quality the histogram is empty; we then report the worst value, log K, rather than an undefined
   number.
+
+Memory stays bounded whatever the number of modes (a ``points`` file of a million rows is a
+mixture with a million modes): the nearest centre comes from chunks of the (n, K) distance matrix
+when it is small, from a k-d tree (exact, O(K) memory) when it is not.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
+import numpy as np
 import torch
+from scipy.spatial import cKDTree
+
+from ganforge.metrics.density import MAX_PAIRS
 
 N_SAMPLES = 2500  # the protocol's sample count
 
@@ -41,8 +49,8 @@ class ModeCoverage:
     threshold: float = 3.0  # high quality = within threshold * std of the nearest centre
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict of every field."""
-        return asdict(self)
+        """A JSON-ready dict of every field (flat: a copy of the histogram, no deep copy of each count)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"histogram": list(self.histogram)}
 
 
 def histogram_kl_to_uniform(counts: torch.Tensor) -> float:
@@ -73,8 +81,7 @@ def mode_coverage(
     x = samples.detach().double().cpu()  # (n, d)
     c = centers.detach().double().cpu()  # (K, d)
     k = c.shape[0]
-    dist = torch.cdist(x, c)  # (n, K)
-    nearest_dist, nearest = dist.min(dim=1)  # (n,), (n,)
+    nearest_dist, nearest = nearest_centers(x, c)  # (n,), (n,)
     finite = torch.isfinite(nearest_dist)
     hq = finite & (nearest_dist <= threshold * std)  # (n,) bool
     hist = torch.bincount(nearest[hq], minlength=k)  # (K,)
@@ -84,7 +91,31 @@ def mode_coverage(
         n_modes=k,
         hq_fraction=float(hq.sum()) / n if n else 0.0,
         reverse_kl=histogram_kl_to_uniform(hist),
-        histogram=[int(v) for v in hist],
+        histogram=hist.tolist(),  # (K,) ints; tolist is fast even for a million modes
         n_samples=n,
         threshold=float(threshold),
     )
+
+
+def nearest_centers(x: torch.Tensor, centers: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distance to and index of the nearest of ``centers`` (K, d) for each row of ``x`` (n, d).
+
+    Rows that are not finite get distance inf (and index 0). Memory is O(MAX_PAIRS + K + n): when the
+    full (n, K) matrix would exceed MAX_PAIRS entries, a k-d tree over the centres (Bentley 1975)
+    answers the queries exactly in O(n log K) instead of chunks of a brute-force O(n K) search.
+    """
+    x, c = x.double(), centers.double()
+    n, k = x.shape[0], c.shape[0]
+    dist = torch.full((n,), float("inf"), dtype=torch.float64)  # (n,)
+    index = torch.zeros(n, dtype=torch.long)  # (n,)
+    finite = torch.isfinite(x).all(dim=1)  # (n,)
+    rows = finite.nonzero().flatten()  # (f,)
+    if rows.numel() == 0:
+        return dist, index
+    if rows.numel() * k <= MAX_PAIRS:
+        d_min, i_min = torch.cdist(x[rows], c).min(dim=1)  # (f, K) -> (f,), (f,)
+    else:
+        d_np, i_np = cKDTree(c.numpy()).query(x[rows].numpy(), k=1)
+        d_min, i_min = torch.from_numpy(np.asarray(d_np, dtype=np.float64)), torch.from_numpy(np.asarray(i_np, dtype=np.int64))
+    dist[rows], index[rows] = d_min, i_min
+    return dist, index

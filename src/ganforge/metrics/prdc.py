@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from ganforge.metrics.density import rows_per_chunk
+
 
 @dataclass
 class PRDC:
@@ -34,8 +36,13 @@ class PRDC:
 
 
 def knn_radii(x: torch.Tensor, k: int, chunk: int = 1024) -> torch.Tensor:
-    """Distance of each row of ``x`` (n, d) to its k-th nearest other row -> (n,)."""
+    """Distance of each row of ``x`` (n, d) to its k-th nearest other row -> (n,).
+
+    Rows go in chunks of at most ``chunk``, fewer when n is large, so a block stays within
+    :data:`~ganforge.metrics.density.MAX_PAIRS` entries.
+    """
     out = []
+    chunk = min(chunk, rows_per_chunk(x.shape[0]))
     for i in range(0, x.shape[0], chunk):
         d = torch.cdist(x[i : i + chunk], x)  # (c, n)
         out.append(d.kthvalue(k + 1, dim=1).values)  # the (k+1)-th smallest skips the 0 to itself
@@ -46,7 +53,8 @@ def prdc(real_features: torch.Tensor, fake_features: torch.Tensor, k_pr: int = 3
          chunk: int = 1024) -> PRDC:
     """Precision, recall, density and coverage of ``fake_features`` (m, d) against ``real_features`` (n, d).
 
-    Float64, in chunks of ``chunk`` real rows, so memory stays O(chunk * m) for 10k-sample sets.
+    Float64, in chunks of at most ``chunk`` real rows (fewer when m is large), so memory stays
+    O(MAX_PAIRS + n + m) whatever the sample counts.
     """
     real = real_features.detach().cpu().double()  # (n, d)
     fake = fake_features.detach().cpu().double()  # (m, d)
@@ -58,6 +66,7 @@ def prdc(real_features: torch.Tensor, fake_features: torch.Tensor, k_pr: int = 3
     fake_in_real = torch.zeros(m, dtype=torch.bool)  # precision: fake j inside some real ball
     density_count = torch.zeros(m, dtype=torch.float64)  # real balls (k_dc) containing fake j
     real_in_fake, real_covered = [], []  # recall and coverage, per real row
+    chunk = min(chunk, rows_per_chunk(m))
     for i in range(0, n, chunk):
         d = torch.cdist(real[i : i + chunk], fake)  # (c, m)
         fake_in_real |= (d <= r_real_pr[i : i + chunk, None]).any(dim=0)
