@@ -14,7 +14,6 @@ export, the report and evaluation against given data load G with the run directo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -23,35 +22,7 @@ from torch import nn
 from ganforge.config import Config
 from ganforge.engine import checkpoint as ckpt
 from ganforge.errors import CheckpointError, ConfigError, RunDirError
-
-
-@dataclass
-class NetworkSpec:
-    """What the networks' constructors need beyond the model settings (saved in every checkpoint)."""
-
-    data_shape: tuple[int, ...]  # one sample: (dim,) for points, (C, H, W) for images
-    n_classes: int = 0  # classes of a conditional model (0: unconditional)
-    class_prior: list[float] | None = None  # class frequencies of the training data (conditional models)
-
-    @property
-    def is_points(self) -> bool:
-        return len(self.data_shape) == 1
-
-    def to_dict(self) -> dict:
-        return {"data_shape": list(self.data_shape), "n_classes": self.n_classes, "class_prior": self.class_prior}
-
-    @classmethod
-    def from_dict(cls, d, where: str = "checkpoint") -> "NetworkSpec":
-        try:
-            shape = tuple(int(v) for v in d["data_shape"])
-            n_classes = int(d.get("n_classes", 0))
-            prior = d.get("class_prior")
-            prior = [float(v) for v in prior] if prior is not None else None
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{where}: the network description in state.json is malformed") from None
-        if not shape or any(s < 1 for s in shape) or n_classes < 0 or (prior is not None and len(prior) != n_classes):
-            raise CheckpointError(f"{where}: the network description in state.json is malformed")
-        return cls(shape, n_classes, prior)
+from ganforge.nets.spec import NetworkSpec
 
 
 def draw_z(n: int, z_dim: int, noise: str, generator: torch.Generator, device) -> torch.Tensor:
@@ -179,25 +150,20 @@ def read_spec(state: dict, cfg: Config, where) -> NetworkSpec:
         return NetworkSpec.from_dict(state["networks"], str(where))
     # checkpoints written before the description was saved: the data tells the shape and classes
     from ganforge.data import load_dataset
+    from ganforge.games import make_game
 
-    return spec_from_data(load_dataset(cfg.data), cfg)
-
-
-def spec_from_data(data, cfg: Config) -> NetworkSpec:
-    """The networks' description for a model trained on ``data`` (an ImageDataset or points)."""
-    from ganforge.data import is_point_data
-
-    shape = (data.dim,) if is_point_data(data) else tuple(data.shape)
-    n_classes = cfg.model.n_classes or getattr(data, "n_classes", 0)
-    prior = None
-    if cfg.model.conditional:
-        prior = torch.bincount(data.labels, minlength=n_classes).double().tolist()
-    return NetworkSpec(shape, n_classes, prior)
+    return make_game(cfg, load_dataset(cfg.data)).spec()
 
 
 def load_networks(path_or_run: str | Path, device: str | torch.device = "cpu"):
-    """(config, spec, {"G": ..., "D": ..., "G_ema": ...}) of a checkpoint, weights loaded, eval mode."""
-    from ganforge.nets import build_networks
+    """(config, spec, {name: network}) of a checkpoint, weights loaded, in eval mode.
+
+    The game the run played (``model.game``) rebuilds its networks from the checkpoint's own
+    description; averaged networks come back under their checkpoint names (``G_ema``).
+    """
+    import copy
+
+    from ganforge.games import make_game
 
     path = resolve_checkpoint(path_or_run)
     _, weights, state = ckpt.read_checkpoint(path)
@@ -206,13 +172,14 @@ def load_networks(path_or_run: str | Path, device: str | torch.device = "cpu"):
     except (KeyError, ConfigError) as e:
         raise CheckpointError(f"checkpoint {path}: its configuration is not valid ({e})") from None
     spec = read_spec(state, cfg, path)
+    with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the caller's RNG alone
+        built = make_game(cfg).build(spec)
     nets = {}
     for name in weights:
-        if name not in ("G", "D", "G_ema"):
-            continue
-        with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the caller's RNG alone
-            G, D = build_networks(cfg.model, spec.data_shape, spec.n_classes)
-        net = D if name == "D" else G
+        base = name.removesuffix("_ema")
+        if base not in built:
+            raise CheckpointError(f"checkpoint {path} holds weights {name!r} that its game has no network for")
+        net = copy.deepcopy(built[base]) if name != base else built[base]
         load_weights(net, weights[name], name, path)
         nets[name] = net.to(device).eval().requires_grad_(False)
     return cfg, spec, nets

@@ -13,16 +13,14 @@ import torch
 from torch import nn
 
 from ganforge.engine import checkpoint as ckpt
-from ganforge.engine.generator import NetworkSpec, load_weights
+from ganforge.engine.generator import load_weights
+from ganforge.nets.spec import NetworkSpec
 from ganforge.errors import CheckpointError, TrainingDiverged
 
 
 def modules_of(tr) -> dict[str, nn.Module]:
-    """The networks a checkpoint stores, by file stem."""
-    mods = {"G": tr.G, "D": tr.D}
-    if tr.G_ema is not None:
-        mods["G_ema"] = tr.G_ema
-    return mods
+    """The networks a checkpoint stores, by file stem: the game's, then their averages (``G_ema``)."""
+    return {**tr.nets, **{f"{name}_ema": net for name, net in tr.ema_nets.items()}}
 
 
 def training_state(tr) -> dict:
@@ -40,6 +38,7 @@ def training_state(tr) -> dict:
         "optim_d": ckpt.optimizer_state(tr.opt_d),
         "rng": rng,
         "data": tr.stream.state_dict(),
+        "game": tr.game.state_dict(),
     }
 
 
@@ -77,6 +76,7 @@ def restore(tr, path: Path) -> None:
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         tr.stream.load_state_dict(state["data"])
+        tr.game.load_state_dict(state.get("game", {}))
         tr.step_count = int(state["step"])
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
         raise CheckpointError(f"checkpoint {path}: the training state does not fit this trainer ({e})") from None

@@ -27,12 +27,12 @@ from ganforge.engine.batches import make_stream
 from ganforge.engine.device import select_device
 from ganforge.engine.distributed import DistInfo, wrap
 from ganforge.engine.distributed import setup as dist_setup
-from ganforge.engine.generator import Discriminator, Generator, spec_from_data
+from ganforge.engine.generator import Discriminator, Generator
 from ganforge.engine.optim import lr_factor, make_optimizer, set_lr
-from ganforge.engine.regularizers import build_regularizers
+from ganforge.engine.regularizers import build_regularizers, due
 from ganforge.engine.stats import StatsCollector
 from ganforge.errors import ConfigError, TrainingDiverged
-from ganforge.nets import build_networks
+from ganforge.games import make_game
 from ganforge.objectives import get_objective
 
 
@@ -78,39 +78,66 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
 
         self.data = dataset if dataset is not None else load_dataset(cfg.data)
-        if cfg.model.conditional and getattr(self.data, "labels", None) is None:
-            raise ConfigError(f"model.conditional needs a labelled dataset; {cfg.data.name!r} has no labels "
-                              f"(data.clusters=K labels it by K clusters of its pixels)")
-        if cfg.data.clusters and not cfg.model.conditional:
-            raise ConfigError("data.clusters makes pseudo-labels for a conditional model; set model.conditional=true")
-        # the networks' description, saved in every checkpoint so G loads without the data; a
-        # conditional G is trained and sampled with classes drawn as often as the data has them
-        self.spec = spec_from_data(self.data, cfg)
+        self.game = make_game(cfg, self.data)
+        # the networks' description, saved in every checkpoint so G loads without the data
+        self.spec = self.game.spec()
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, the same whatever ran before
             torch.manual_seed(t.seed)
-            self.G, self.D = build_networks(cfg.model, self.spec.data_shape, self.spec.n_classes)
+            self.nets = self.game.build(self.spec)
         # train.seed also seeds the process: two identical runs save identical checkpoints, RNG included
         torch.manual_seed(t.seed)
-        self.G.to(self.device)
-        self.D.to(self.device)
-        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.optim.ema > 0 else None
+        for net in self.nets.values():
+            net.to(self.device)
+        # exponential moving averages of the game's chosen networks (G_ema for the GAN game)
+        self.ema_nets = ({name: copy.deepcopy(self.nets[name]).eval().requires_grad_(False) for name in self.game.ema}
+                         if cfg.optim.ema > 0 else {})
         # the modules that take training steps: DDP wrappers when several processes train together
-        self.G_train = wrap(self.G, self.dist, self.device)
-        self.D_train = wrap(self.D, self.dist, self.device)
+        self.train_nets = {name: wrap(net, self.dist, self.device) for name, net in self.nets.items()}
         if t.compile:
-            self.G_train, self.D_train = torch.compile(self.G_train), torch.compile(self.D_train)
+            self.train_nets = {name: torch.compile(net) for name, net in self.train_nets.items()}
         if t.tensorboard:
             loop.tensorboard_writer_class()  # fail now, before any file is written, if it is missing
         self.objective = get_objective(cfg.loss.name)
         self.regularizers = build_regularizers(cfg.loss, self.objective)
         o = cfg.optim
-        self.opt_g = make_optimizer(o.g, self.G.parameters(), o.lr_g, o)
-        self.opt_d = make_optimizer(o.d, self.D.parameters(), o.lr_d, o)
+        self.opt_g = make_optimizer(o.g, self._side_params(self.game.g_side), o.lr_g, o)
+        self.opt_d = make_optimizer(o.d, self._side_params(self.game.d_side), o.lr_d, o)
         self.noise_gen = torch.Generator(self.device).manual_seed(t.seed + 1)  # z, labels, GP mixing
         self.stream = make_stream(self.data, t.seed + 2)
         self.step_count = self.d_updates = self.g_updates = 0
         self.last_checkpoint: Path | None = None
         self._start = time.perf_counter()
+
+    def _side_params(self, names) -> list[torch.nn.Parameter]:
+        return [p for name in names for p in self.nets[name].parameters()]
+
+    # ------------------------------------------------------------------ networks
+    @property
+    def G(self) -> torch.nn.Module | None:
+        """The generator of a one-generator game (the GAN game, pix2pix)."""
+        return self.nets.get("G")
+
+    @property
+    def D(self) -> torch.nn.Module | None:
+        return self.nets.get("D")
+
+    @property
+    def G_ema(self) -> torch.nn.Module | None:
+        """G's exponential moving average, when optim.ema > 0."""
+        return self.ema_nets.get("G")
+
+    @property
+    def G_train(self) -> torch.nn.Module | None:
+        """G as it takes training steps (wrapped for several processes or compiled)."""
+        return self.train_nets.get("G")
+
+    @property
+    def D_train(self) -> torch.nn.Module | None:
+        return self.train_nets.get("D")
+
+    def regularizers_due(self):
+        """D's regularisers that apply at this D update (lazy ones every k updates)."""
+        return due(self.regularizers, self.d_updates)
 
     # ------------------------------------------------------------------ sampling
     @property

@@ -11,3 +11,22 @@ that belong to one kind of game and hold state across rounds, such as CycleGAN's
 fakes (:mod:`ganforge.games.image_pool`), live here too and expose their state as tensors so that
 a checkpoint can hold it.
 """
+
+from __future__ import annotations
+
+from ganforge.errors import unknown_name
+
+# name -> one-line description (model.game)
+GAMES = {
+    "gan": "G(z, y) against D(x, y): unconditional or class-conditional GANs (points and images)",
+}
+
+
+def make_game(cfg, data=None):
+    """The game ``cfg.model.game`` names, on ``data`` (None: only to rebuild trained networks)."""
+    name = getattr(cfg.model, "game", "gan")
+    if name == "gan":
+        from ganforge.games.gan import GANGame
+
+        return GANGame(cfg, data)
+    raise unknown_name("game", name, GAMES)

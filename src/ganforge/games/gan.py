@@ -1,0 +1,82 @@
+"""The GAN game: G(z, y) against D(x, y), unconditional or class-conditional.
+
+One D update judges a real batch and a batch of detached fakes conditioned on the real batch's
+classes, with the objective's D loss and the regularisers due now; one G update asks D to call
+fresh fakes real (Goodfellow et al. 2014, Algorithm 1; the objective decides the exact losses).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ganforge.data import is_point_data
+from ganforge.errors import ConfigError
+from ganforge.games.base import Game, Terms
+from ganforge.nets import build_networks
+from ganforge.nets.spec import NetworkSpec
+from ganforge.objectives import minimax_value
+
+
+class GANGame(Game):
+    name = "gan"
+
+    def spec(self) -> NetworkSpec:
+        """Shape of one sample and, for a conditional model, the classes and their frequencies: a
+        conditional G is trained and sampled with classes drawn as often as the data has them."""
+        data, cfg = self.data, self.cfg
+        if cfg.model.conditional and getattr(data, "labels", None) is None:
+            raise ConfigError(f"model.conditional needs a labelled dataset; {cfg.data.name!r} has no labels "
+                              f"(data.clusters=K labels it by K clusters of its pixels)")
+        if cfg.data.clusters and not cfg.model.conditional:
+            raise ConfigError("data.clusters makes pseudo-labels for a conditional model; set model.conditional=true")
+        shape = (data.dim,) if is_point_data(data) else tuple(data.shape)
+        n_classes = cfg.model.n_classes or getattr(data, "n_classes", 0)
+        prior = None
+        if cfg.model.conditional:
+            prior = torch.bincount(data.labels, minlength=n_classes).double().tolist()
+        return NetworkSpec(shape, n_classes, prior)
+
+    def build(self, spec):
+        G, D = build_networks(self.cfg.model, spec.data_shape, spec.n_classes)
+        return {"G": G, "D": D}
+
+    def d_loss(self, tr) -> Terms:
+        B, shard = tr.cfg.train.batch_size, tr.dist.shard
+        real, labels = tr.real_batch(B)
+        real, labels, z = shard(real), shard(labels), shard(tr.sample_z(B))
+        with torch.no_grad():
+            fake = tr.G(z, labels).float()  # fakes conditioned on the real batch's classes
+        # one forward over real and fake together: D has no batch norm, so this equals two calls,
+        # and DDP sees a single forward per backward
+        both_labels = torch.cat([labels, labels]) if labels is not None else None
+        logits = tr.D_train(torch.cat([real, fake]), both_labels).float()  # (2B / pack,)
+        real_logits, fake_logits = logits.chunk(2)
+        terms = Terms()
+        terms.add("d_loss", tr.objective.d_loss(real_logits, fake_logits))
+        for reg in tr.regularizers_due():
+            terms.add(reg.name, reg.penalty(lambda x: tr.D(x, labels), real, fake, tr.noise_gen), reg.scale())
+        with torch.no_grad():
+            terms.note("value", minimax_value(real_logits, fake_logits))
+            terms.note("d_real", torch.sigmoid(real_logits).mean())
+            terms.note("d_fake", torch.sigmoid(fake_logits).mean())
+            terms.note("real_logit", real_logits.mean())
+            terms.note("fake_logit", fake_logits.mean())
+            terms.note("d_acc", 0.5 * ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()))
+        return terms
+
+    def g_loss(self, tr) -> Terms:
+        B, shard = tr.cfg.train.batch_size, tr.dist.shard
+        z = tr.sample_z(B)
+        labels = tr.sample_labels(B)
+        z, labels = shard(z), shard(labels)
+        fake_logits = tr.D(tr.G_train(z, labels), labels).float()
+        terms = Terms()
+        terms.add("g_loss", tr.objective.g_loss(fake_logits))
+        terms.note("d_fake_g", torch.sigmoid(fake_logits.detach()).mean())
+        return terms
+
+    def after_d_update(self, tr) -> None:
+        if tr.objective.clip_weights:  # the Wasserstein critic's Lipschitz bound (Arjovsky et al. 2017)
+            with torch.no_grad():
+                for p in tr.D.parameters():
+                    p.clamp_(-tr.cfg.loss.clip, tr.cfg.loss.clip)

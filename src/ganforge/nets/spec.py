@@ -1,0 +1,36 @@
+"""What a game's networks need beyond the model settings, saved in every checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ganforge.errors import CheckpointError
+
+
+@dataclass
+class NetworkSpec:
+    """What the networks' constructors need beyond the model settings (saved in every checkpoint)."""
+
+    data_shape: tuple[int, ...]  # one sample: (dim,) for points, (C, H, W) for images
+    n_classes: int = 0  # classes of a conditional model (0: unconditional)
+    class_prior: list[float] | None = None  # class frequencies of the training data (conditional models)
+
+    @property
+    def is_points(self) -> bool:
+        return len(self.data_shape) == 1
+
+    def to_dict(self) -> dict:
+        return {"data_shape": list(self.data_shape), "n_classes": self.n_classes, "class_prior": self.class_prior}
+
+    @classmethod
+    def from_dict(cls, d, where: str = "checkpoint") -> "NetworkSpec":
+        try:
+            shape = tuple(int(v) for v in d["data_shape"])
+            n_classes = int(d.get("n_classes", 0))
+            prior = d.get("class_prior")
+            prior = [float(v) for v in prior] if prior is not None else None
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError(f"{where}: the network description in state.json is malformed") from None
+        if not shape or any(s < 1 for s in shape) or n_classes < 0 or (prior is not None and len(prior) != n_classes):
+            raise CheckpointError(f"{where}: the network description in state.json is malformed")
+        return cls(shape, n_classes, prior)
