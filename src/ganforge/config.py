@@ -128,60 +128,80 @@ MAX_IMAGES = 100_000_000  # data.limit
 MAX_THREADS = 1024
 
 
+# where the accepted names of each enumerated setting live, imported only when a value is checked
+_DATASETS = "ganforge.data:dataset_names"
+_SPLITS = "ganforge.data.images:SPLITS"
+_ARCHITECTURES = "ganforge.nets:ARCHITECTURES"
+_NOISES = "ganforge.nets:NOISES"
+_ACTIVATIONS = "ganforge.nets.layers:ACTIVATIONS"
+_LOSSES = "ganforge.objectives:OBJECTIVES"
+_GP_MODES = "ganforge.objectives:GP_MODES"
+_OPTIMIZERS = "ganforge.engine.optim:OPTIMIZERS"
+_SCHEDULES = "ganforge.engine.optim:SCHEDULES"
+_DEVICE = dict(pattern=r"auto|cpu|mps|cuda(:\d+)?", accepted="auto, cpu, cuda, cuda:N or mps")
+
+
+def one_of(default: str, table: str, kind: str) -> Any:
+    """A setting whose value must be a name of ``table`` ("module:TABLE"); ``kind`` names it in errors."""
+    return setting(default, names=table, kind=kind)
+
+
 @dataclass
 class DataConfig:
-    name: str = setting("ring8", names="ganforge.data:dataset_names", kind="dataset")  # dataset or 2D distribution (see `ganforge.data.DATASETS`)
+    name: str = one_of("ring8", _DATASETS, "dataset")  # dataset or 2D distribution (see `ganforge.data.DATASETS`)
     path: str | None = None  # user file or folder for `points`, `folder` (images or archive)
     data_dir: str | None = None  # where named datasets are looked up (then $GANFORGE_DATA, cache)
-    split: str = setting("train", names="ganforge.data.images:SPLITS", kind="split")  # "train" or "test" for datasets that have both
-    resolution: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = native size")  # resize images to this square size; 0 keeps the native size
-    channels: int = setting(0, choices=(0, 1, 3), note="0 native, 1 grayscale, 3 RGB")  # 1 (grayscale) or 3 (RGB) for image data; 0 keeps the native channels
-    limit: int = setting(0, ge=0, cap=MAX_IMAGES, note="0 = all")  # use at most this many images (0 = all); handy for quick experiments
+    split: str = one_of("train", _SPLITS, "split")  # "train" or "test" for datasets that have both
+    resolution: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = native size")  # resize images to this square size
+    channels: int = setting(0, choices=(0, 1, 3), note="0 native, 1 grayscale, 3 RGB")  # channels of image data
+    limit: int = setting(0, ge=0, cap=MAX_IMAGES, note="0 = all")  # use at most this many images; for quick experiments
     noise_std: float = setting(0.0, ge=0)  # extra Gaussian noise on 2D/ND point data (0 = the distribution's own)
-    clusters: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = the dataset's own labels")  # >0: label images by this many k-means clusters of their pixels (self-conditioning)
+    # >0: label images by this many k-means clusters of their pixels (self-conditioning)
+    clusters: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = the dataset's own labels")
 
 
 @dataclass
 class ModelConfig:
-    arch: str = setting("mlp", names="ganforge.nets:ARCHITECTURES", kind="architecture")  # network family: "mlp" (points), "dcgan" or "resnet" (images)
+    arch: str = one_of("mlp", _ARCHITECTURES, "architecture")  # "mlp" (points), "dcgan" or "resnet" (images)
     z_dim: int = setting(2, ge=1, cap=MAX_Z_DIM)  # latent dimension
-    noise: str = setting("gaussian", names="ganforge.nets:NOISES", kind="noise")  # latent distribution: "gaussian" (N(0, I)) or "uniform" (U[-1, 1])
+    noise: str = one_of("gaussian", _NOISES, "noise")  # latent distribution: "gaussian" (N(0, I)) or "uniform" (U[-1, 1])
     g_width: int = setting(128, ge=1, cap=MAX_WIDTH)  # MLP: hidden units per layer of G
     g_depth: int = setting(3, ge=0, cap=MAX_DEPTH)  # MLP: hidden layers of G
     d_width: int = setting(128, ge=1, cap=MAX_WIDTH)  # MLP: hidden units per layer of D
     d_depth: int = setting(3, ge=0, cap=MAX_DEPTH)  # MLP: hidden layers of D
-    activation: str = setting("relu", names="ganforge.nets.layers:ACTIVATIONS", kind="activation")  # MLP hidden activation: relu, leaky_relu, tanh, elu, gelu
-    d_maxout: int = setting(0, ge=0, cap=MAX_PACK, note="0 or 1 = off")  # MLP: >1 makes D's hidden layers maxout units with this many pieces
-    g_channels: int = setting(64, ge=1, cap=MAX_CHANNELS)  # DCGAN/ResNet: channels of G's last hidden layer (doubled per coarser level)
-    d_channels: int = setting(64, ge=1, cap=MAX_CHANNELS)  # DCGAN/ResNet: channels of D's first layer (doubled per coarser level)
+    activation: str = one_of("relu", _ACTIVATIONS, "activation")  # MLP hidden activation: relu, leaky_relu, tanh, elu, gelu
+    d_maxout: int = setting(0, ge=0, cap=MAX_PACK, note="0 or 1 = off")  # MLP: >1 makes D's hidden units maxouts of this many
+    # DCGAN/ResNet: channels of G's last and D's first hidden layer (doubled per coarser level)
+    g_channels: int = setting(64, ge=1, cap=MAX_CHANNELS)
+    d_channels: int = setting(64, ge=1, cap=MAX_CHANNELS)
     spectral_norm: bool = False  # spectral normalisation on every D layer (Miyato et al. 2018)
     pack: int = setting(1, ge=1, cap=MAX_PACK)  # PacGAN packing: D judges this many samples at once (Lin et al. 2018)
     conditional: bool = False  # class-conditional G (embedding) and projection D
-    n_classes: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = from the dataset")  # classes for conditional models; 0 = take it from the dataset
+    n_classes: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = from the dataset")  # classes for conditional models
 
 
 @dataclass
 class LossConfig:
-    name: str = setting("nonsaturating", names="ganforge.objectives:OBJECTIVES", kind="loss")  # objective (see `ganforge.objectives.OBJECTIVES`)
-    gp_weight: float = setting(0.0, ge=0)  # gradient penalty weight (10 for WGAN-GP; 0 = off unless the objective sets it)
-    gp_mode: str = setting("two-sided", names="ganforge.objectives:GP_MODES", kind="gradient-penalty mode")  # "two-sided" (Gulrajani et al.) or "one-sided" (penalise only norm > 1)
+    name: str = one_of("nonsaturating", _LOSSES, "loss")  # objective (see `ganforge.objectives.OBJECTIVES`)
+    gp_weight: float = setting(0.0, ge=0)  # gradient penalty weight (10 for WGAN-GP; 0 = the objective's default)
+    gp_mode: str = one_of("two-sided", _GP_MODES, "gradient-penalty mode")  # "two-sided" or "one-sided" (only norm > 1)
     r1_weight: float = setting(0.0, ge=0)  # R1 penalty on real data, gamma/2 * |grad D(x)|^2 (Mescheder et al. 2018)
-    r1_every: int = setting(1, ge=1, cap=MAX_STEPS)  # lazy R1: apply it every this many D updates, weighted by as many (StyleGAN2)
+    r1_every: int = setting(1, ge=1, cap=MAX_STEPS)  # lazy R1: every this many D updates, weighted by as many (StyleGAN2)
     clip: float = setting(0.01, gt=0)  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
 
 
 @dataclass
 class OptimConfig:
-    g: str = setting("adam", names="ganforge.engine.optim:OPTIMIZERS", kind="optimizer")  # G optimizer: adam, sgd, rmsprop
-    d: str = setting("adam", names="ganforge.engine.optim:OPTIMIZERS", kind="optimizer")  # D optimizer: adam, sgd, rmsprop
+    g: str = one_of("adam", _OPTIMIZERS, "optimizer")  # G optimizer: adam, sgd, rmsprop
+    d: str = one_of("adam", _OPTIMIZERS, "optimizer")  # D optimizer: adam, sgd, rmsprop
     lr_g: float = setting(2e-4, gt=0)  # G learning rate
     lr_d: float = setting(2e-4, gt=0)  # D learning rate (TTUR: set it higher than lr_g, Heusel et al. 2017)
     beta1: float = setting(0.5, ge=0, lt=1)  # Adam beta1 (0.5 is the DCGAN choice)
     beta2: float = setting(0.999, ge=0, lt=1)  # Adam beta2
     momentum: float = setting(0.0, ge=0, lt=1)  # SGD momentum
-    grad_clip: float = setting(0.0, ge=0, note="0 = off")  # clip each network's gradient norm to this (0 = off)
-    ema: float = setting(0.0, ge=0, lt=1, note="0 = off")  # decay of the exponential moving average of G's weights (0 = off, 0.999 typical)
-    schedule: str = setting("constant", names="ganforge.engine.optim:SCHEDULES", kind="schedule")  # learning rates: "constant", or "linear" decay to 0 at train.steps
+    grad_clip: float = setting(0.0, ge=0, note="0 = off")  # clip each network's gradient norm to this
+    ema: float = setting(0.0, ge=0, lt=1, note="0 = off")  # decay of the moving average of G's weights (0.999 typical)
+    schedule: str = one_of("constant", _SCHEDULES, "schedule")  # learning rates: "constant", or "linear" to 0 at train.steps
 
 
 @dataclass
@@ -190,15 +210,15 @@ class TrainConfig:
     batch_size: int = setting(256, ge=1, cap=MAX_BATCH)  # samples per batch (real and fake each)
     d_steps: int = setting(1, ge=1, cap=MAX_D_STEPS)  # D updates per round
     seed: int = setting(0, ge=0, le=INT64_MAX)  # seed for initialisation, latent noise and data order
-    device: str = setting("auto", pattern=r"auto|cpu|mps|cuda(:\d+)?", accepted="auto, cpu, cuda, cuda:N or mps")  # "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:N", "mps"
+    device: str = setting("auto", **_DEVICE)  # "auto" (cuda, then mps, then cpu), "cpu", "cuda", "cuda:N", "mps"
     log_every: int = setting(10, ge=1)  # write a stats.jsonl line every this many rounds
-    sample_every: int = setting(500, ge=0, note="0 = only at the end")  # write a sample picture every this many rounds (0 = only at the end)
-    checkpoint_every: int = setting(1000, ge=0, note="0 = only at the end")  # write a checkpoint every this many rounds (0 = only at the end)
-    keep_checkpoints: int = setting(3, ge=0, note="0 = keep all")  # keep this many most recent checkpoints (0 = keep all)
+    sample_every: int = setting(500, ge=0, note="0 = only at the end")  # write a sample picture every this many rounds
+    checkpoint_every: int = setting(1000, ge=0, note="0 = only at the end")  # write a checkpoint every this many rounds
+    keep_checkpoints: int = setting(3, ge=0, note="0 = keep all")  # keep this many most recent checkpoints
     tensorboard: bool = False  # also log stats to TensorBoard (needs the tensorboard package)
     progress: bool = True  # show a progress bar with rate and ETA
-    threads: int = setting(0, ge=0, cap=MAX_THREADS, note="0 = torch's default")  # torch CPU threads (0 = torch's default)
-    precision: str = setting("fp32", choices=("fp32", "bf16"))  # "fp32", or "bf16" to run G and D forward passes under bfloat16 autocast
+    threads: int = setting(0, ge=0, cap=MAX_THREADS, note="0 = torch's default")  # torch CPU threads
+    precision: str = setting("fp32", choices=("fp32", "bf16"))  # "fp32", or "bf16" autocast for G and D forward passes
     compile: bool = False  # torch.compile the training forward passes of G and D
     size_limits: bool = True  # enforce the sanity caps on sizes (batch, widths, steps, ...); false lifts them
 
@@ -206,7 +226,8 @@ class TrainConfig:
 def _pack_divides_batch(cfg: "Config") -> str | None:
     m, t = cfg.model, cfg.train
     if t.batch_size % m.pack:
-        return f"train.batch_size ({t.batch_size}) must be divisible by model.pack ({m.pack}): D judges packs of that many samples"
+        return (f"train.batch_size ({t.batch_size}) must be divisible by model.pack ({m.pack}): "
+                f"D judges packs of that many samples")
     return None
 
 

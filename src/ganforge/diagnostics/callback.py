@@ -103,12 +103,8 @@ class MonitorCallback:
     def _probe_2d(self, trainer, data, real, fake, step) -> None:
         """D against D* (minimax family, whose D is a probability) and JS on 2D points; written to
         metrics.jsonl when the run has a directory."""
-        d_prob = None
-        if trainer.objective.family == "minimax":
-            def d_prob(x):
-                return torch.sigmoid(trainer.d_logits(x.to(trainer.device))).cpu()
         log_prob = closed_form_log_prob(data)  # None: a KDE of the reals stands in for p_data
-        probe = probe_optimal_discriminator(real, fake, d_prob, log_prob)
+        probe = probe_optimal_discriminator(real, fake, _d_probability(trainer), log_prob)
         if trainer.run_dir is None:
             return
         centers = data.centers
@@ -122,3 +118,11 @@ class MonitorCallback:
         if probe.d_gap is not None:
             lines.append(metric_line(step, "d_star_gap", probe.d_gap, {}, prov))
         append_metrics(trainer.run_dir, lines)
+
+
+def _d_probability(trainer):
+    """x -> D's probability that x is real (sigmoid of its logit) for the minimax family, whose D
+    is a probability; None for the others, whose D* comparison means nothing."""
+    if trainer.objective.family != "minimax":
+        return None
+    return lambda x: torch.sigmoid(trainer.d_logits(x.to(trainer.device))).cpu()
