@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ganforge.diagnostics.collapse import class_balance, sample_diversity
-from ganforge.diagnostics.monitor import Alert, Monitor, equilibrium_distance, read_alerts
+from ganforge.diagnostics.monitor import Alert, Monitor, equilibrium_distance, make_alert, read_alerts
 
 LOG4 = math.log(4.0)
 
@@ -258,3 +258,15 @@ def test_vanishing_gradient_of_a_wasserstein_critic():
     mon = _run(stream, family="wasserstein")
     hits = [a for a in mon.alerts if a.name == "discriminator-overpowering"]
     assert hits and "nan" not in hits[0].message and "G no longer learns" in hits[0].message
+
+
+def test_non_finite_numbers_of_an_alert_are_written_as_null(tmp_path):
+    # an overpowering alert whose window had no d_acc carries a NaN accuracy in its details
+    mon = Monitor("minimax", run_dir=tmp_path, console=False)
+    alert = make_alert("discriminator-overpowering", 7, d_acc=float("nan"), n=100, acc_text="", d_real=0.9,
+                       d_fake=float("inf"), grad_note="")
+    assert mon._emit([alert]) == [alert]
+    text = (tmp_path / "alerts.jsonl").read_text()
+    line = json.loads(text)  # strict JSON: NaN and Infinity are not JSON
+    assert "NaN" not in text and "Infinity" not in text
+    assert line["details"]["d_acc"] is None and line["details"]["d_fake"] is None and line["details"]["d_real"] == 0.9
