@@ -17,6 +17,7 @@ but its errors.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import json
 import math
@@ -138,6 +139,7 @@ _LOSSES = "ganforge.objectives:OBJECTIVES"
 _GP_MODES = "ganforge.objectives:GP_MODES"
 _OPTIMIZERS = "ganforge.engine.optim:OPTIMIZERS"
 _SCHEDULES = "ganforge.engine.optim:SCHEDULES"
+_GAMES = "ganforge.games:GAMES"
 _DEVICE = dict(pattern=r"auto|cpu|mps|cuda(:\d+)?", accepted="auto, cpu, cuda, cuda:N or mps")
 
 
@@ -158,10 +160,13 @@ class DataConfig:
     noise_std: float = setting(0.0, ge=0)  # extra Gaussian noise on 2D/ND point data (0 = the distribution's own)
     # >0: label images by this many k-means clusters of their pixels (self-conditioning)
     clusters: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = the dataset's own labels")
+    direction: str = setting("AtoB", choices=("AtoB", "BtoA"))  # translation data: "AtoB" translates A into B
+    jitter: bool = True  # translation games: pix2pix's random jitter (resize up, random crop) and mirroring
 
 
 @dataclass
 class ModelConfig:
+    game: str = one_of("gan", _GAMES, "game")  # what is trained: "gan" (G(z, y) against D), "pix2pix", "cyclegan"
     arch: str = one_of("mlp", _ARCHITECTURES, "architecture")  # "mlp" (points), "dcgan" or "resnet" (images)
     z_dim: int = setting(2, ge=1, cap=MAX_Z_DIM)  # latent dimension
     noise: str = one_of("gaussian", _NOISES, "noise")  # latent distribution: "gaussian" (N(0, I)) or "uniform" (U[-1, 1])
@@ -178,6 +183,10 @@ class ModelConfig:
     pack: int = setting(1, ge=1, cap=MAX_PACK)  # PacGAN packing: D judges this many samples at once (Lin et al. 2018)
     conditional: bool = False  # class-conditional G (embedding) and projection D
     n_classes: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = from the dataset")  # classes for conditional models
+    norm: str = setting("batch", choices=("batch", "instance", "none"))  # translation G's normalisation (D: instance)
+    dropout: bool = True  # pix2pix U-Net: dropout 0.5 as the noise source, in training and at test time (Isola et al.)
+    g_blocks: int = setting(0, ge=0, cap=MAX_DEPTH, note="0 = 6 below 256 px, else 9")  # ResNet translator: blocks
+    d_layers: int = setting(3, ge=1, le=8)  # PatchGAN D: strided layers (3 = the 70x70 PatchGAN)
 
 
 @dataclass
@@ -187,6 +196,9 @@ class LossConfig:
     gp_mode: str = one_of("two-sided", _GP_MODES, "gradient-penalty mode")  # "two-sided" or "one-sided" (only norm > 1)
     r1_weight: float = setting(0.0, ge=0)  # R1 penalty on real data, gamma/2 * |grad D(x)|^2 (Mescheder et al. 2018)
     r1_every: int = setting(1, ge=1, cap=MAX_STEPS)  # lazy R1: every this many D updates, weighted by as many (StyleGAN2)
+    l1_weight: float = setting(100.0, ge=0)  # pix2pix: weight of L1(G(x), y) beside the adversarial term (Isola et al.)
+    cycle_weight: float = setting(10.0, ge=0)  # CycleGAN: weight of the two cycle-consistency L1 terms (Zhu et al.)
+    identity_weight: float = setting(0.5, ge=0)  # CycleGAN: identity L1 weight, a fraction of cycle_weight (Zhu et al.)
     clip: float = setting(0.01, gt=0)  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
 
 
@@ -202,6 +214,7 @@ class OptimConfig:
     grad_clip: float = setting(0.0, ge=0, note="0 = off")  # clip each network's gradient norm to this
     ema: float = setting(0.0, ge=0, lt=1, note="0 = off")  # decay of the moving average of G's weights (0.999 typical)
     schedule: str = one_of("constant", _SCHEDULES, "schedule")  # learning rates: "constant", or "linear" to 0 at train.steps
+    decay_start: int = setting(0, ge=0, cap=MAX_STEPS)  # "linear": constant until this round, then linear to 0
 
 
 @dataclass
@@ -219,6 +232,7 @@ class TrainConfig:
     progress: bool = True  # show a progress bar with rate and ETA
     threads: int = setting(0, ge=0, cap=MAX_THREADS, note="0 = torch's default")  # torch CPU threads
     precision: str = setting("fp32", choices=("fp32", "bf16"))  # "fp32", or "bf16" autocast for G and D forward passes
+    pool_size: int = setting(50, ge=0, cap=MAX_BATCH, note="0 = off")  # CycleGAN: history of fakes per D (Shrivastava et al.)
     compile: bool = False  # torch.compile the training forward passes of G and D
     size_limits: bool = True  # enforce the sanity caps on sizes (batch, widths, steps, ...); false lifts them
 
@@ -358,8 +372,13 @@ class _TextValue(str):
 
 
 def _field_type(obj, key: str):
-    hints = typing.get_type_hints(type(obj))
-    return hints[key]
+    return _type_hints(type(obj))[key]
+
+
+@functools.lru_cache(maxsize=None)
+def _type_hints(cls) -> dict:
+    """The resolved field types of a section class (resolving them costs milliseconds: done once)."""
+    return typing.get_type_hints(cls)
 
 
 def _set_field(obj, section: str, key: str, value: Any) -> None:
