@@ -162,3 +162,31 @@ def test_a_cli_run_ends_with_its_report_and_alerts(tmp_path):
     alerts = [json.loads(line) for line in (run / "alerts.jsonl").read_text().splitlines()]
     assert any(a["name"] == "mode-collapse" and a["suggestion"] for a in alerts)
     assert "mode-collapse" in html
+
+
+def test_seed_option_is_train_seed(capsys):
+    assert main(["train", "--preset", "ring8", "--seed", "123", "--dry-run"]) == 0
+    by_option = json.loads(capsys.readouterr().out)
+    assert main(["train", "--preset", "ring8", "--set", "train.seed=123", "--dry-run"]) == 0
+    assert by_option == json.loads(capsys.readouterr().out) and by_option["train"]["seed"] == 123
+    assert main(["train", "--preset", "ring8", "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["train"]["seed"] != 123
+
+
+def test_warnings_are_one_line_in_the_cli(monkeypatch):
+    import warnings
+
+    from ganforge.commands import presets
+
+    shown = []
+
+    def command(args):  # how Python will print a warning raised while the command runs
+        shown.append(warnings.formatwarning("the decode cache could not be written\nbecause the disk is full",
+                                            UserWarning, "/src/ganforge/data/cache.py", 120))
+        return 0
+
+    monkeypatch.setattr(presets, "run", command)  # the parser is built inside main(), after this
+    before = warnings.formatwarning
+    assert main(["presets"]) == 0
+    assert shown == ["ganforge: warning: the decode cache could not be written because the disk is full\n"]
+    assert warnings.formatwarning is before  # restored for whoever called main()

@@ -521,3 +521,45 @@ def test_stacked_mnist_real(shared_data):
     red = ds.images[:50, 0].reshape(50, -1)
     pool = mnist.images[:, 0].reshape(len(mnist), -1)
     assert all((pool == r).all(dim=1).any() for r in red)
+
+
+def _reconstruct_pickle(shape, state=None) -> bytes:
+    """A hand-written protocol-2 pickle: numpy's _reconstruct(ndarray, shape, 'b') then, when given,
+    BUILD with ``state`` (numpy's own pickles call it with shape (0,) and carry the data in state)."""
+    from numpy._core.multiarray import _reconstruct
+
+    class Forged:
+        def __reduce__(self):
+            return (_reconstruct, (np.ndarray, shape, "b")) + ((state,) if state is not None else ())
+
+    return pickle.dumps({"data": Forged(), "labels": [0]}, protocol=3 if state is not None else 2)
+
+
+@pytest.mark.parametrize("raw, why", [
+    (_reconstruct_pickle((2_500_000_000,)), "an array of 2500000000 bytes, more than the whole file holds"),
+    (_reconstruct_pickle((50_000, 50_000, 50_000)), "more than the whole file holds"),  # would overflow int64
+    (_reconstruct_pickle((0,), (1, (10 ** 10,), np.dtype("u1"), False, b"")), "10000000000 bytes"),
+    (_reconstruct_pickle((0,), (1, (10 ** 6,), np.dtype("O"), False, [1, 2])), "an array of Python objects"),
+    (_reconstruct_pickle((0,), (1, (4,), np.dtype("u1"), False, b"12")), "data does not match its shape"),
+    (_reconstruct_pickle((-1,)), "negative shape"),
+])
+def test_restricted_unpickler_refuses_arrays_the_file_cannot_hold(raw, why):
+    import time
+    import tracemalloc
+
+    start = time.perf_counter()
+    tracemalloc.start()  # numpy reports its array allocations to tracemalloc
+    try:
+        with pytest.raises(DataError, match=f"refusing to load bomb: it (declares|has) .*{why}"):
+            cifar.parse_python_batch(raw, "bomb")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000 and time.perf_counter() - start < 1  # refused before allocating anything
+
+
+def test_restricted_unpickler_returns_plain_arrays():
+    data = np.arange(3 * 3072, dtype=np.uint8).reshape(3, 3072)
+    out = cifar.restricted_loads(pickle.dumps({"data": data, "nested": [data[:1]]}, protocol=4), "b")
+    assert type(out["data"]) is np.ndarray and type(out["nested"][0]) is np.ndarray
+    np.testing.assert_array_equal(out["data"], data)

@@ -276,3 +276,55 @@ def test_cli_verify_real_mnist(shared_data, capsys):
     assert _cli(["data", "verify", "mnist", "--data-dir", str(shared_data)]) == 0
     out = capsys.readouterr().out
     assert out.count("ok  md5") == 4 and "f68b3c2dcbeaaa9fbdd348bbdeb94873" in out
+
+
+def test_download_on_a_full_disk_stops_at_once_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from ganforge.errors import DiskFullError
+
+    payload = b"x" * 5000
+    (tmp_path / "server.bin").write_bytes(payload)
+    real_open = open
+    tries = []
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, chunk):
+            tries.append(len(chunk))
+            self.f.write(chunk[:100])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(sources, "open", lambda *a, **k: FullDisk(real_open(*a, **k)), raising=False)
+    uri = (tmp_path / "server.bin").as_uri()
+    dest = tmp_path / "data" / "sub" / "file.bin"
+    with pytest.raises(DiskFullError, match=f"disk full while downloading sub/file.bin into {dest.parent}") as err:
+        sources.download_file(_known(payload, uri, uri), dest)
+    assert "\n" not in str(err.value)
+    assert len(tries) == 1  # the second mirror is not tried: it would fill the same disk
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_partial_downloads_of_killed_fetches_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    payload = b"canonical"
+    (tmp_path / "server.bin").write_bytes(payload)
+    dest = tmp_path / "data" / "sub" / "file.bin"
+    dest.parent.mkdir(parents=True)
+    killed = dest.parent / f".tmp-file.bin.{p.pid}.bin"  # what a killed fetch leaves
+    killed.write_bytes(b"partial")
+    sources.download_file(_known(payload, (tmp_path / "server.bin").as_uri()), dest)
+    assert sorted(x.name for x in dest.parent.iterdir()) == ["file.bin"]

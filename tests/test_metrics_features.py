@@ -196,3 +196,22 @@ def test_stacked_mnist_dataset_labels_agree_with_the_metric(shared_data, tmp_pat
     assert float((got == y).float().mean()) >= 0.97  # three digits right, each 99.5 % of the time
     cov = stacked_mnist_coverage(x)
     assert abs(cov.modes_captured - len(set(y.tolist()))) <= 5
+
+
+def test_inception_given_by_path_is_hash_checked_with_one_warning(tmp_path):
+    other = tmp_path / "my-inception.pt"
+    other.write_bytes(b"some other TorchScript file")
+    with pytest.warns(feats.UnverifiedWeightsWarning) as caught:
+        assert feats.find_inception(other, download=False) == other
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "\n" not in message and "not the tested inception-2015-12-05.pt" in message
+    assert feats.INCEPTION_SHA256[:16] in message and file_sha256(other)[:16] in message
+
+
+@pytest.mark.data
+def test_the_tested_inception_given_by_path_gives_no_warning(shared_data):
+    path = shared_data / "inception" / feats.INCEPTION_FILE
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", feats.UnverifiedWeightsWarning)
+        assert feats.find_inception(path, download=False) == path

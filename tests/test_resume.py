@@ -95,6 +95,8 @@ t.run()
     resumed = Trainer.from_checkpoint(found, run_dir=run, overrides={"train.steps": 7})
     resumed.run()
     assert resumed.step_count == 7
+    # the killed writer's temporary folder was removed by the next checkpoint save
+    assert not any(p.name.startswith(".tmp-") for p in ckroot.iterdir())
 
 
 def test_corrupt_and_truncated_checkpoints_are_refused(tmp_path):
