@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ganforge.errors import DataError
+from ganforge.fileio import atomic_write_bytes
 
 # type code -> numpy dtype (big-endian where it matters)
 IDX_DTYPES = {
@@ -64,7 +65,7 @@ def parse_idx(raw: bytes, name: str = "IDX data") -> np.ndarray:
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:
-    """Write ``array`` as an IDX file; gzip-compressed when ``path`` ends in ``.gz``."""
+    """Write ``array`` as an IDX file (atomically); gzip-compressed when ``path`` ends in ``.gz``."""
     array = np.asarray(array)
     code = next((c for c, dt in IDX_DTYPES.items() if dt.kind == array.dtype.kind
                  and dt.itemsize == array.dtype.itemsize), None)
@@ -73,7 +74,7 @@ def write_idx(path: str | Path, array: np.ndarray) -> None:
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     raw = header + np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
     path = Path(path)
-    path.write_bytes(gzip.compress(raw, mtime=0) if path.suffix == ".gz" else raw)
+    atomic_write_bytes(path, gzip.compress(raw, mtime=0) if path.suffix == ".gz" else raw)
 
 
 def read_idx_pair(images_path: Path, labels_path: Path, n_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
