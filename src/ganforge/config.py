@@ -196,6 +196,7 @@ class LossConfig:
     gp_mode: str = one_of("two-sided", _GP_MODES, "gradient-penalty mode")  # "two-sided" or "one-sided" (only norm > 1)
     r1_weight: float = setting(0.0, ge=0)  # R1 penalty on real data, gamma/2 * |grad D(x)|^2 (Mescheder et al. 2018)
     r1_every: int = setting(1, ge=1, cap=MAX_STEPS)  # lazy R1: every this many D updates, weighted by as many (StyleGAN2)
+    gan_weight: float = setting(1.0, ge=0)  # translation games: adversarial term in G's loss (0 = no D: L1 only)
     l1_weight: float = setting(100.0, ge=0)  # pix2pix: weight of L1(G(x), y) beside the adversarial term (Isola et al.)
     cycle_weight: float = setting(10.0, ge=0)  # CycleGAN: weight of the two cycle-consistency L1 terms (Zhu et al.)
     identity_weight: float = setting(0.5, ge=0)  # CycleGAN: identity L1 weight, a fraction of cycle_weight (Zhu et al.)
@@ -265,10 +266,22 @@ def _clusters_need_conditional(cfg: "Config") -> str | None:
     return None
 
 
+def _arch_fits_game(cfg: "Config") -> str | None:
+    game, arch = cfg.model.game, cfg.model.arch
+    translators = ("unet", "resnet")
+    if game == "gan" and arch == "unet":
+        return "model.arch 'unet' is a translator: use it with model.game pix2pix or cyclegan"
+    if game != "gan" and arch not in translators:
+        return f"model.game {game!r} needs a translator: model.arch unet or resnet, got {arch!r}"
+    if game != "gan" and (cfg.model.conditional or cfg.model.pack > 1):
+        return f"model.game {game!r} takes no model.conditional or model.pack (its input image is the condition)"
+    return None
+
+
 # rules between settings that are pure facts of the configuration (what depends on the data, such
 # as image sizes or labels, is checked when the data is loaded); each returns an error or None
 COMBINATIONS: tuple[Callable[["Config"], str | None], ...] = (
-    _pack_divides_batch, _no_packed_conditional, _clusters_need_conditional,
+    _pack_divides_batch, _no_packed_conditional, _clusters_need_conditional, _arch_fits_game,
 )
 
 

@@ -6,14 +6,22 @@ from ganforge.config import DataConfig
 from ganforge.data.base import ImageDataset, is_point_data
 from ganforge.data.mixtures import POINT_DATASETS, PointDistribution, make_distribution
 
-__all__ = ["DATASETS", "ImageDataset", "PointDistribution", "load_dataset", "dataset_names", "is_point_data"]
+__all__ = ["TRANSLATION_DATASETS", "DATASETS", "ImageDataset", "PointDistribution", "load_dataset", "dataset_names", "is_point_data"]
+
+
+# image-to-image translation data (pix2pix, CycleGAN): see ganforge.data.paired
+TRANSLATION_DATASETS = {
+    "facades": "CMP Facades, 400 train / 106 test pairs of photo (A) and label map (B), 256x256 (pix2pix)",
+    "pairs": "your paired images in data.path: side-by-side files, or A/ and B/ folders with matching names",
+    "unpaired": "your unpaired images in data.path: A/ and B/ (or trainA/, trainB/) folders, any names and counts",
+}
 
 
 def dataset_names() -> dict[str, str]:
     """Every dataset name with its one-line description."""
     from ganforge.data.images import IMAGE_DATASETS
 
-    return {**POINT_DATASETS, **IMAGE_DATASETS}
+    return {**POINT_DATASETS, **IMAGE_DATASETS, **TRANSLATION_DATASETS}
 
 
 def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
@@ -26,6 +34,8 @@ def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
         if cfg.clusters:
             raise ConfigError(f"data.clusters labels image datasets; {cfg.name!r} is a point distribution")
         return make_distribution(cfg.name, cfg.path, cfg.noise_std)
+    if cfg.name in TRANSLATION_DATASETS:
+        return load_translation_dataset(cfg)
     from ganforge.data.images import IMAGE_DATASETS, load_image_dataset
 
     if cfg.name in IMAGE_DATASETS:
@@ -43,3 +53,18 @@ def __getattr__(name):
     if name == "DATASETS":
         return dataset_names()
     raise AttributeError(name)
+
+
+def load_translation_dataset(cfg: DataConfig):
+    """Paired (:class:`~ganforge.data.paired.PairedImages`) or unpaired images for translation."""
+    from ganforge.data import paired
+    from ganforge.errors import ConfigError
+
+    split = "test" if cfg.split == "test" else "train"
+    if cfg.name == "facades":
+        return paired.load_facades(split, cfg.direction, cfg.resolution or 256, cfg.limit, cfg.data_dir, cfg.path)
+    if not cfg.path:
+        raise ConfigError(f"data {cfg.name!r} needs data.path: a folder or archive of images")
+    if cfg.name == "pairs":
+        return paired.load_paired(cfg.path, split, cfg.direction, cfg.resolution, cfg.channels, cfg.limit)
+    return paired.load_unpaired(cfg.path, split, cfg.resolution, cfg.channels, cfg.limit)

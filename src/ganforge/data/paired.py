@@ -470,7 +470,7 @@ class UnpairedStream:
         return (self.data.a, self.data.b)[domain].shape[0]
 
     def _permutation(self, domain: int, epoch: int) -> Tensor:
-        g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) * 2 + domain)
+        g = torch.Generator().manual_seed(((self.seed * 1_000_003 + epoch) * 2 + domain) % 2**63)
         return torch.randperm(self._size(domain), generator=g)
 
     def _take(self, domain: int, n: int) -> Tensor:

@@ -38,7 +38,7 @@ class EpochStream:
         self._order = self._permutation(0)
 
     def _permutation(self, epoch: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)  # any 64-bit train.seed
         return torch.randperm(len(self.data), generator=g)
 
     def next(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -63,4 +63,12 @@ class EpochStream:
 
 
 def make_stream(data, seed: int):
-    return PointStream(data, seed) if isinstance(data, PointDistribution) else EpochStream(data, seed)
+    """The stream of real batches for ``data``: endless draws from a point distribution, shuffled
+    passes over images or image pairs, or two independent passes over unpaired image sets."""
+    from ganforge.data.paired import UnpairedImages, UnpairedStream
+
+    if isinstance(data, PointDistribution):
+        return PointStream(data, seed)
+    if isinstance(data, UnpairedImages):
+        return UnpairedStream(data, seed)
+    return EpochStream(data, seed)

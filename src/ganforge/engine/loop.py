@@ -11,9 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
 
-from ganforge.data import is_point_data
 from ganforge.engine import checkpoint as ckpt
 from ganforge.engine.stats import RunningMeans
 from ganforge.errors import ConfigError
@@ -175,25 +173,10 @@ class Progress(RunCallback):
         self.bar.close()
 
 
-def save_samples(tr, n: int = 64) -> Path:
-    """A picture of G's samples at this round in RUN/samples/ (a grid, or a scatter for points).
-
-    The latent noise is the same at every round (seeded by ``train.seed``), so pictures compare.
-    """
-    from ganforge.viz import save_image_grid, save_scatter
-
+def save_samples(tr) -> Path:
+    """The game's picture of this round in RUN/samples/ (a sample grid, a scatter, or translations)."""
     path = tr.run_dir / "samples" / f"{ckpt.step_dir_name(tr.step_count)}.png"
-    fixed = torch.Generator(tr.device).manual_seed(tr.cfg.train.seed + 3)
-    if is_point_data(tr.data):
-        fake = tr.generate(2000, generator=fixed)
-        real = tr.data.sample(2000, torch.Generator().manual_seed(tr.cfg.train.seed + 4))
-        return save_scatter(real, fake, path, title=f"{tr.cfg.data.name}, round {tr.step_count}",
-                            centers=tr.data.centers)
-    if tr.cfg.model.conditional:
-        per = max(1, n // tr.n_classes)
-        labels = torch.arange(tr.n_classes).repeat_interleave(per)
-        return save_image_grid(tr.generate(len(labels), labels=labels, generator=fixed), path, nrow=per)
-    return save_image_grid(tr.generate(n, generator=fixed), path)
+    return tr.game.save_samples(tr, path)
 
 
 def truncate_stats(path: Path, step: int) -> None:

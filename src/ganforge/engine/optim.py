@@ -21,13 +21,16 @@ def make_optimizer(name: str, params, lr: float, cfg) -> torch.optim.Optimizer:
     raise unknown_name("optimizer", name, OPTIMIZERS)
 
 
-def lr_factor(schedule: str, step: int, total: int) -> float:
+def lr_factor(schedule: str, step: int, total: int, decay_start: int = 0) -> float:
     """The learning-rate multiplier at round ``step`` of ``total``: a pure function of the round,
-    so a resumed run continues the same schedule ("linear" decays to 0 at ``total``)."""
+    so a resumed run continues the same schedule. "linear" is constant until ``decay_start``, then
+    decays linearly to 0 at ``total`` (pix2pix and CycleGAN decay over the second half)."""
     if schedule == "constant":
         return 1.0
     if schedule == "linear":
-        return max(0.0, 1.0 - step / total)
+        if step < decay_start:
+            return 1.0
+        return max(0.0, 1.0 - (step - decay_start) / max(1, total - decay_start))
     raise unknown_name("schedule", schedule, SCHEDULES)
 
 

@@ -35,7 +35,7 @@ def training_state(tr) -> dict:
         "config": tr.cfg.to_dict(),
         "networks": tr.spec.to_dict(),
         "optim_g": ckpt.optimizer_state(tr.opt_g),
-        "optim_d": ckpt.optimizer_state(tr.opt_d),
+        "optim_d": ckpt.optimizer_state(tr.opt_d) if tr.opt_d is not None else None,
         "rng": rng,
         "data": tr.stream.state_dict(),
         "game": tr.game.state_dict(),
@@ -70,7 +70,8 @@ def restore(tr, path: Path) -> None:
         load_weights(module, weights[name], name, path)
     try:
         ckpt.load_optimizer_state(tr.opt_g, state["optim_g"])
-        ckpt.load_optimizer_state(tr.opt_d, state["optim_d"])
+        if tr.opt_d is not None:
+            ckpt.load_optimizer_state(tr.opt_d, state["optim_d"])
         torch.set_rng_state(state["rng"]["torch"])
         tr.noise_gen.set_state(state["rng"]["noise"])
         if "cuda" in state["rng"] and torch.cuda.is_available():

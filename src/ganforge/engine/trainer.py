@@ -72,7 +72,8 @@ class Trainer:
         self.callbacks = list(callbacks) if self.dist.is_main else []
         if self.dist.world > 1 and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
-        if t.batch_size % (cfg.model.pack * self.dist.world):
+        cfg.validate()  # configurations built or changed by hand are checked like --set ones
+        if self.dist.world > 1 and t.batch_size % (cfg.model.pack * self.dist.world):
             raise ConfigError(f"train.batch_size ({t.batch_size}) must be divisible by model.pack ({cfg.model.pack})"
                               f" times the number of processes ({self.dist.world})")
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -101,9 +102,10 @@ class Trainer:
         self.regularizers = build_regularizers(cfg.loss, self.objective)
         o = cfg.optim
         self.opt_g = make_optimizer(o.g, self._side_params(self.game.g_side), o.lr_g, o)
-        self.opt_d = make_optimizer(o.d, self._side_params(self.game.d_side), o.lr_d, o)
+        # a game without a D side (an L1-only baseline) has no D optimizer and no D updates
+        self.opt_d = make_optimizer(o.d, self._side_params(self.game.d_side), o.lr_d, o) if self.game.d_side else None
         self.noise_gen = torch.Generator(self.device).manual_seed(t.seed + 1)  # z, labels, GP mixing
-        self.stream = make_stream(self.data, t.seed + 2)
+        self.stream = make_stream(self.game.data, t.seed + 2)  # the game may reshape the data (CycleGAN)
         self.step_count = self.d_updates = self.g_updates = 0
         self.last_checkpoint: Path | None = None
         self._start = time.perf_counter()
@@ -220,22 +222,24 @@ class Trainer:
 
     def step(self) -> dict[str, float]:
         """Train one round: ``d_steps`` D updates then one G update. Returns the round's mean statistics."""
-        factor = lr_factor(self.cfg.optim.schedule, self.step_count, self.cfg.train.steps)
+        factor = lr_factor(self.cfg.optim.schedule, self.step_count, self.cfg.train.steps, self.cfg.optim.decay_start)
         if self.cfg.optim.schedule != "constant":
             set_lr(self.opt_g, self.cfg.optim.lr_g * factor)
-            set_lr(self.opt_d, self.cfg.optim.lr_d * factor)
+            if self.opt_d is not None:
+                set_lr(self.opt_d, self.cfg.optim.lr_d * factor)
         with StatsCollector() as col:
-            for _ in range(self.cfg.train.d_steps):
+            for _ in range(self.cfg.train.d_steps if self.game.d_side else 0):
                 self.d_step()
             self.g_step()
         stats = col.means()
         if self.dist.world > 1:  # every rank logs (and checks) the mean over all ranks
             keys = sorted(stats)
             stats = dict(zip(keys, self.dist.mean([stats[k] for k in keys], self.device)))
-        stats.update(step=self.step_count, lr_g=self.opt_g.param_groups[0]["lr"],
-                     lr_d=self.opt_d.param_groups[0]["lr"], time=time.perf_counter() - self._start)
-        for key in ("d_loss", "g_loss"):
-            if not math.isfinite(stats[key]):
+        stats.update(step=self.step_count, lr_g=self.opt_g.param_groups[0]["lr"], time=time.perf_counter() - self._start)
+        if self.opt_d is not None:
+            stats["lr_d"] = self.opt_d.param_groups[0]["lr"]
+        for key in ("d_loss", "g_loss", "l1"):
+            if key in stats and not math.isfinite(stats[key]):
                 last = str(self.last_checkpoint) if self.last_checkpoint else "none written yet"
                 raise TrainingDiverged(
                     f"{key} became {stats[key]} at round {self.step_count}; last good checkpoint: {last} "
@@ -255,7 +259,7 @@ class Trainer:
 
     def set_lr(self, g: float | None = None, d: float | None = None) -> None:
         for value, opt, key in ((g, self.opt_g, "lr_g"), (d, self.opt_d, "lr_d")):
-            if value is not None:
+            if value is not None and opt is not None:
                 if not (math.isfinite(value) and value > 0):
                     raise ConfigError(f"optim.{key} must be a finite number > 0, got {value}")
                 set_lr(opt, value)

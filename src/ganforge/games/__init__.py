@@ -19,6 +19,8 @@ from ganforge.errors import unknown_name
 # name -> one-line description (model.game)
 GAMES = {
     "gan": "G(z, y) against D(x, y): unconditional or class-conditional GANs (points and images)",
+    "pix2pix": "paired image-to-image translation: U-Net G(x), PatchGAN D(x, y), adversarial + L1 (Isola et al.)",
+    "cyclegan": "unpaired translation both ways: two ResNet G, two PatchGAN D, cycle and identity terms (Zhu et al.)",
 }
 
 
@@ -29,4 +31,12 @@ def make_game(cfg, data=None):
         from ganforge.games.gan import GANGame
 
         return GANGame(cfg, data)
+    if name == "pix2pix":
+        from ganforge.games.pix2pix import Pix2PixGame
+
+        return Pix2PixGame(cfg, data)
+    if name == "cyclegan":
+        from ganforge.games.cyclegan import CycleGANGame
+
+        return CycleGANGame(cfg, data)
     raise unknown_name("game", name, GAMES)

@@ -42,9 +42,8 @@ class Game(ABC):
 
     name = ""
     g_side: tuple[str, ...] = ("G",)  # networks trained by the G optimizer
-    d_side: tuple[str, ...] = ("D",)  # networks trained by the D optimizer
+    d_side: tuple[str, ...] = ("D",)  # networks trained by the D optimizer (none: no D updates)
     ema: tuple[str, ...] = ("G",)  # networks with an exponential moving average (when optim.ema > 0)
-    summary_keys: tuple[str, str] = ("d_loss", "g_loss")  # the two statistics the progress bar shows
 
     def __init__(self, cfg, data=None):
         self.cfg, self.data = cfg, data  # data None: built only to load trained networks
@@ -64,6 +63,10 @@ class Game(ABC):
     @abstractmethod
     def g_loss(self, tr) -> Terms:
         """G's loss for one G update, against the D side frozen."""
+
+    @abstractmethod
+    def save_samples(self, tr, path):
+        """Write a picture of what G makes at this round to ``path`` (PNG); returns the path."""
 
     def after_d_update(self, tr) -> None:
         """Called after each D optimizer step (e.g. weight clipping)."""

@@ -75,6 +75,25 @@ class GANGame(Game):
         terms.note("d_fake_g", torch.sigmoid(fake_logits.detach()).mean())
         return terms
 
+    def save_samples(self, tr, path, n: int = 64):
+        """A grid of images (one row per class when conditional) or a scatter over the real points.
+
+        The latent noise is the same at every round (seeded by ``train.seed``), so pictures compare.
+        """
+        from ganforge.viz import save_image_grid, save_scatter
+
+        fixed = torch.Generator(tr.device).manual_seed(tr.cfg.train.seed + 3)
+        if is_point_data(tr.data):
+            fake = tr.generate(2000, generator=fixed)
+            real = tr.data.sample(2000, torch.Generator().manual_seed(tr.cfg.train.seed + 4))
+            return save_scatter(real, fake, path, title=f"{tr.cfg.data.name}, round {tr.step_count}",
+                                centers=tr.data.centers)
+        if tr.cfg.model.conditional:
+            per = max(1, n // tr.n_classes)
+            labels = torch.arange(tr.n_classes).repeat_interleave(per)
+            return save_image_grid(tr.generate(len(labels), labels=labels, generator=fixed), path, nrow=per)
+        return save_image_grid(tr.generate(n, generator=fixed), path)
+
     def after_d_update(self, tr) -> None:
         if tr.objective.clip_weights:  # the Wasserstein critic's Lipschitz bound (Arjovsky et al. 2017)
             with torch.no_grad():

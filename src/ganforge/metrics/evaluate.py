@@ -179,7 +179,9 @@ def _evaluate_points(data, names, fake, n_real, seed, step, base) -> list[dict]:
     if "js" in names:
         from ganforge.metrics.density import js_divergence
 
-        log_prob = data.log_prob if data.log_prob(real[:1]) is not None else None
+        from ganforge.metrics.density import closed_form_log_prob
+
+        log_prob = closed_form_log_prob(data)  # None past a few thousand components: KDE instead
         m = min(2000, fake.shape[0], real.shape[0])
         js = js_divergence(real[:m], fake[:m], log_prob)
         p = prov(n_r=m, density="exact" if log_prob else "kde")

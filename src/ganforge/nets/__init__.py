@@ -18,7 +18,9 @@ from ganforge.nets.resnet import ResNetDiscriminator, ResNetGenerator
 ARCHITECTURES = {
     "mlp": "multi-layer perceptrons for point data (1D, 2D, N-D)",
     "dcgan": "DCGAN convolutional G and D for square images (resolution and channels are parameters)",
-    "resnet": "SNGAN-style residual G and D for square images (use with model.spectral_norm and the hinge loss)",
+    "resnet": "SNGAN-style residual G and D for square images (use with model.spectral_norm and the hinge loss); "
+              "in translation games, CycleGAN's ResNet translator",
+    "unet": "pix2pix's U-Net translator with skip connections (translation games)",
 }
 # latent distributions G may be fed (the engine draws z; model.noise names one of these)
 NOISES = {

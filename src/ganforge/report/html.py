@@ -192,7 +192,9 @@ def _surface_section(run_dir: Path, trainer=None, max_checkpoints: int = 3) -> s
     """D's decision surface with real and fake points, per kept checkpoint; D* and |D - D*| for the last."""
     from ganforge.data.mixtures import POINT_DATASETS
     from ganforge.diagnostics.optimal import d_star_at
-    from ganforge.metrics.density import cv_bandwidth, js_divergence, kde_log_prob, optimal_discriminator
+    from ganforge.metrics.density import (
+        closed_form_log_prob, cv_bandwidth, js_divergence, kde_log_prob, optimal_discriminator,
+    )
 
     cfg = json.loads((run_dir / "config.json").read_text())
     if cfg.get("data", {}).get("name") not in POINT_DATASETS:
@@ -230,7 +232,7 @@ def _surface_section(run_dir: Path, trainer=None, max_checkpoints: int = 3) -> s
                             f"round {tr.step_count}: {label} over the plane (red = looks real)"))
     last = trainers[-1]
     fake = last.generate(1000, torch.Generator().manual_seed(1))
-    log_prob = data.log_prob if data.log_prob(real[:1]) is not None else None
+    log_prob = closed_form_log_prob(data)  # None past a few thousand components: KDE instead
     h = cv_bandwidth(real)
     lp = log_prob(grid).double() if log_prob is not None else kde_log_prob(grid, real, h)  # (G,)
     lq = kde_log_prob(grid, fake, h)  # (G,)
