@@ -14,13 +14,15 @@ class NetworkSpec:
     data_shape: tuple[int, ...]  # one sample: (dim,) for points, (C, H, W) for images
     n_classes: int = 0  # classes of a conditional model (0: unconditional)
     class_prior: list[float] | None = None  # class frequencies of the training data (conditional models)
+    input_shape: tuple[int, ...] | None = None  # translators: one input image (C_in, H, W); data_shape is the output
 
     @property
     def is_points(self) -> bool:
         return len(self.data_shape) == 1
 
     def to_dict(self) -> dict:
-        return {"data_shape": list(self.data_shape), "n_classes": self.n_classes, "class_prior": self.class_prior}
+        return {"data_shape": list(self.data_shape), "n_classes": self.n_classes, "class_prior": self.class_prior,
+                "input_shape": list(self.input_shape) if self.input_shape else None}
 
     @classmethod
     def from_dict(cls, d, where: str = "checkpoint") -> "NetworkSpec":
@@ -29,8 +31,10 @@ class NetworkSpec:
             n_classes = int(d.get("n_classes", 0))
             prior = d.get("class_prior")
             prior = [float(v) for v in prior] if prior is not None else None
+            inputs = d.get("input_shape")
+            inputs = tuple(int(v) for v in inputs) if inputs else None
         except (KeyError, TypeError, ValueError):
             raise CheckpointError(f"{where}: the network description in state.json is malformed") from None
         if not shape or any(s < 1 for s in shape) or n_classes < 0 or (prior is not None and len(prior) != n_classes):
             raise CheckpointError(f"{where}: the network description in state.json is malformed")
-        return cls(shape, n_classes, prior)
+        return cls(shape, n_classes, prior, inputs)
