@@ -222,3 +222,54 @@ def checkpoint_step(path: Path) -> int:
         return int(json.loads((Path(path) / "state.json").read_text())["step"])
     except (OSError, ValueError, KeyError, TypeError):
         raise CheckpointError(f"checkpoint {path}: state.json has no readable step") from None
+
+
+class Translator(nn.Module):
+    """A trained image-to-image translator (pix2pix's G, or one direction of CycleGAN).
+
+    ``forward(x)`` maps images (N, in_channels, H, W) in [-1, 1] to (N, out_channels, H, W); it was
+    trained at ``resolution`` x ``resolution`` (the U-Net needs sides that are multiples of
+    2**depth; :func:`ganforge.games.translation.translate_any_size` handles any size).
+    """
+
+    def __init__(self, net: nn.Module, in_channels: int, out_channels: int, resolution: int, direction: str,
+                 game: str):
+        super().__init__()
+        self.net = net
+        self.in_channels, self.out_channels, self.resolution = in_channels, out_channels, resolution
+        self.direction, self.game = direction, game
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def load_translator(path_or_run: str | Path, direction: str | None = None, ema: bool = True,
+                    device: str | torch.device = "cpu") -> Translator:
+    """The translator of a pix2pix or CycleGAN run (its latest checkpoint) or checkpoint directory.
+
+    ``direction``: for CycleGAN "AtoB" (default) or "BtoA"; pix2pix learns one direction (the
+    run's ``data.direction``) and accepts that name or None. ``ema``: the moving average when kept.
+    """
+    from ganforge.games import make_game
+
+    cfg, spec, nets = load_networks(path_or_run, device)
+    if cfg.model.game == "gan" or spec.input_shape is None:
+        raise ConfigError(f"{path_or_run} is not a translator (model.game {cfg.model.game!r}); "
+                          f"use `ganforge sample` for generators")
+    game = make_game(cfg)
+    choices = getattr(game, "directions")
+    if cfg.model.game == "pix2pix":
+        if direction not in (None, cfg.data.direction):
+            raise ConfigError(f"this pix2pix model was trained {cfg.data.direction} only; "
+                              f"--direction {direction} is not available")
+        name, direction, c_in, c_out = "G", cfg.data.direction, spec.input_shape[0], spec.data_shape[0]
+    else:
+        direction = direction or "AtoB"
+        if direction not in choices:
+            raise ConfigError(f"unknown direction {direction!r}; this CycleGAN model translates {', '.join(choices)}")
+        name = "G_AB" if direction == "AtoB" else "G_BA"
+        c_in, c_out = spec.input_shape[0], spec.data_shape[0]
+        if direction == "BtoA":
+            c_in, c_out = c_out, c_in
+    net = nets.get(f"{name}_ema") if ema and f"{name}_ema" in nets else nets[name]
+    return Translator(net, c_in, c_out, spec.data_shape[1], direction, cfg.model.game)
