@@ -85,6 +85,7 @@ def test_disk_full_during_a_checkpoint_leaves_the_run_resumable(tmp_path, monkey
     lines = _error_lines(err)
     assert len(lines) == 1 and "Traceback" not in err, err
     assert "disk full while writing checkpoint step-0000006 in " + str(run / "checkpoints") in lines[0]
+    assert lines[0].endswith(f"with `ganforge train --resume {run}`)")
     assert _temps(run) == []  # the partial temporary folder is gone
     assert [p.name for p in ckpt.list_checkpoints(run / "checkpoints")] == ["step-0000003"]
     assert ckpt.latest_checkpoint(run / "checkpoints").name == "step-0000003"

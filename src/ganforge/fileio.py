@@ -172,21 +172,27 @@ def remove_stale_temps(folder: str | Path, legacy: tuple[str, ...] = (), max_age
         return []
     now = time.time()
     removed = []
-    candidates = [(p, temp_owner_pid(p.name)) for p in folder.glob(TEMP_PREFIX + "*")]
-    candidates += [(p, None) for pattern in legacy for p in folder.glob(pattern)]
-    for path, pid in candidates:
+    try:
+        paths = {p for pattern in (TEMP_PREFIX + "*", *legacy) for p in folder.glob(pattern)}
+    except OSError:  # an unreadable folder holds nothing we could remove
+        return []
+    for path in sorted(paths):
+        pid = temp_owner_pid(path.name)
         try:
             age = now - path.lstat().st_mtime
-        except FileNotFoundError:  # removed by another process meanwhile
+        except OSError:  # removed by another process meanwhile
             continue
         if pid is not None and pid_alive(pid) and age < max_age_s:
             continue
         if pid is None and age < max_age_s:
             continue
+        # a leftover that cannot be removed (a read-only data dir, a race) is left for later:
+        # cleaning up must never stop the work that called it
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 path.unlink()
-        removed.append(path)
+        if not os.path.lexists(path):
+            removed.append(path)
     return removed

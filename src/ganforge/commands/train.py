@@ -20,7 +20,7 @@ from ganforge.engine.rundir import (
     run_checkpoint,
     write_config,
 )
-from ganforge.errors import ConfigError
+from ganforge.errors import ConfigError, DiskFullError
 from ganforge.presets import load_preset
 
 
@@ -104,7 +104,11 @@ def run(args) -> int:
                       f"into {run_dir}", file=sys.stderr)
             trainer.dist.barrier()  # the other ranks wait until the run directory exists
             trainer.run_dir = Path(run_dir)
-        trainer.run()
+        try:
+            trainer.run()
+        except DiskFullError as e:
+            raise DiskFullError(f"{e} (the run continues from its last complete checkpoint with "
+                                f"`ganforge train --resume {run_dir}`)") from None
     finally:
         if lock is not None:
             lock.release()
