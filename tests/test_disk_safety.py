@@ -547,3 +547,14 @@ def test_train_into_a_run_in_use_is_one_line_and_touches_nothing(tmp_path, capsy
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_eval_all_and_report_skip_a_half_pruned_checkpoint(tmp_path, capsys):
+    run = tmp_path / "ring"
+    assert main(["train", "--out", str(run), *RING]) == 0
+    (run / "checkpoints" / "step-0000003" / "D.safetensors").unlink()  # a delete cut short
+    assert main(["eval", str(run), "--checkpoint", "all", "--metrics", "modes", "-n", "200"]) == 0
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {x["step"] for x in lines} == {6}
+    assert main(["report", str(run)]) == 0
+    assert (run / "report.html").is_file() and _temps(run) == []
