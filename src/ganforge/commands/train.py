@@ -78,11 +78,11 @@ def run(args) -> int:
         if args.resume:
             run_dir = Path(args.resume)
             run_checkpoint(run_dir)  # fail early, before building anything, when there is none
-            trainer = Trainer(cfg, run_dir=run_dir, callbacks=_callbacks(run_dir, cfg, not args.no_report),
-                              distributed=True)
-            if trainer.dist.is_main:
+            trainer = Trainer(cfg, run_dir=run_dir, distributed=True)
+            if trainer.dist.is_main:  # claim the run before anything in it is read or written
                 lock = RunLock(run_dir).acquire()
                 remove_run_leftovers(run_dir)
+                trainer.callbacks = _callbacks(run_dir, cfg, not args.no_report)
             trainer.load_checkpoint(run_checkpoint(run_dir))
             if trainer.step_count >= cfg.train.steps:
                 print(f"run {run_dir} is already at round {trainer.step_count} (>= {cfg.train.steps}); "
