@@ -21,6 +21,7 @@ from ganforge.fileio import is_disk_full
 COMMAND_MODULES = [
     "ganforge.commands.train",
     "ganforge.commands.sample",
+    "ganforge.commands.translate",
     "ganforge.commands.export",
     "ganforge.commands.presets",
     "ganforge.commands.lab",
