@@ -118,7 +118,7 @@ def _remove_tree(path: Path, root: Path) -> None:
         shutil.rmtree(trash, ignore_errors=True)
     try:
         os.rename(path, trash)
-    except FileNotFoundError:  # already gone
+    except OSError:  # already gone, or not ours to move: the next prune tries again
         return
     shutil.rmtree(trash, ignore_errors=True)  # what stays (an I/O error) is swept at the next start
 
