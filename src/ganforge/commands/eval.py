@@ -13,17 +13,21 @@ from ganforge.errors import ConfigError, RunDirError
 
 def add_parser(sub) -> None:
     from ganforge.metrics.evaluate import METRICS
+    from ganforge.metrics.translation import TRANSLATION_METRICS
 
     listing = "; ".join(f"{k}: {v}" for k, v in METRICS.items())
+    translation = "; ".join(f"{k}: {v}" for k, v in TRANSLATION_METRICS.items())
     p = sub.add_parser(
         "eval", help="compute metrics (FID, KID, precision/recall, mode coverage, ...) for a run",
         description="Evaluate a run's generator and append each metric, with its provenance (sample "
                     "counts, feature extractor and hash, reference data and hash, resizing, seed), to "
-                    f"RUN/metrics.jsonl. Metrics: {listing}.")
+                    f"RUN/metrics.jsonl. Metrics: {listing}. A pix2pix or CycleGAN run is scored on its "
+                    f"dataset's test split, each output against its target: {translation}.")
     p.add_argument("run", metavar="RUN", help="run directory")
     p.add_argument("--metrics", default="", help="comma-separated metric names (default: all that apply to the data)")
     p.add_argument("-n", "--n", dest="n", type=int, default=None,
-                   help="generated samples (default 2500 for points, 10000 for images)")
+                   help="generated samples (default 2500 for points, 10000 for images); translators: the "
+                        "first N test pairs (default all)")
     p.add_argument("--n-real", type=int, default=None, help="real samples for the reference (default: as -n)")
     p.add_argument("--features", default="",
                    help="feature extractors for fid/kid/prdc on images: inception, mnist or both "
@@ -95,6 +99,11 @@ def evaluate_run(run_dir, metrics=None, checkpoint: str = "latest", write: bool 
         paths = [p if (p / "state.json").is_file() else run_dir / "checkpoints" / checkpoint]
         if not (paths[0] / "state.json").is_file():
             raise RunDirError(f"checkpoint {checkpoint} not found in {run_dir / 'checkpoints'}")
+    if cfg.model.game in ("pix2pix", "cyclegan"):  # a translator: scored on its test split's pairs
+        from ganforge.metrics.translation import evaluate_translator_checkpoints
+
+        return evaluate_translator_checkpoints(run_dir, cfg, paths, metrics, write=write, data_dir=data_dir, n=n,
+                                               seed=seed, ema=ema, reference_split=reference_split, **kwargs)
     data_cfg = cfg.data
     if data_dir:
         data_cfg = dataclasses.replace(data_cfg, data_dir=str(data_dir))

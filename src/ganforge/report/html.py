@@ -140,6 +140,80 @@ def _samples_section(run_dir: Path, max_pictures: int = 8) -> str:
     return f'<div class="grid">{"".join(figs)}</div>'
 
 
+TRANSLATION_GAMES = ("pix2pix", "cyclegan")
+TRANSLATION_COLUMNS = ("l1", "psnr", "ssim", "fid", "kid")
+
+
+def _grid_png(rows: list[tuple[torch.Tensor, ...]]) -> bytes:
+    """Rows of images (C, H, W) in [-1, 1], one row per example, as PNG bytes (small images enlarged)."""
+    import io
+
+    from PIL import Image
+
+    from ganforge.viz import image_grid
+
+    images = torch.stack([img.expand(3, -1, -1) for row in rows for img in row])  # (rows * width, 3, H, W)
+    im = Image.fromarray(image_grid(images, nrow=len(rows[0])))
+    scale = max(1, -(-56 // images.shape[-1]))  # at least 56 pixels per image, as the sample grids
+    if scale > 1:
+        im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _translation_table(lines: list[dict]) -> str:
+    """The latest translation metrics (lines whose provenance names a direction), one row per direction."""
+    latest: dict[str, dict] = {}
+    for line in lines:
+        if "direction" in line.get("provenance", {}):
+            latest[line["metric"]] = line  # later lines win
+    if not latest:
+        return ("<p>No translation metrics yet. <code>ganforge eval RUN</code> scores the latest checkpoint on "
+                "the test split: L1, PSNR, SSIM against each target, FID and KID against the targets.</p>")
+    by_direction: dict[str, dict[str, dict]] = {}
+    for name, line in latest.items():
+        direction = line["provenance"]["direction"]
+        by_direction.setdefault(direction, {})[name.removesuffix("_" + direction)] = line
+    found = {base for cells in by_direction.values() for base in cells}
+    columns = [c for c in TRANSLATION_COLUMNS if c in found] + sorted(found - set(TRANSLATION_COLUMNS))
+    rows = []
+    for direction, cells in sorted(by_direction.items()):
+        first = next(iter(cells.values()))["provenance"]
+        values = [f"{cells[c]['value']:.4g}" if isinstance(cells.get(c, {}).get("value"), (int, float))
+                  else ("n/a" if c in cells else "") for c in columns]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+            direction, *values, first.get("n_fake"), first.get("checkpoint", first.get("checkpoint_step")))) + "</tr>")
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ("direction", *columns, "pairs", "checkpoint"))
+    return (f"<table class='prov'><tr>{head}</tr>{''.join(rows)}</table><p class='muted'>L1, PSNR (dB) and SSIM: "
+            "per test pair on the [0, 1] scale, then averaged; FID and KID: the outputs' features against the "
+            "test targets'. Provenance in the metrics table above.</p>")
+
+
+def _translation_section(run_dir: Path, cfg: dict, lines: list[dict]) -> str:
+    """A translator's pictures: input | output | target over training (the samples/ grids the games
+    draw) and on the first 8 test pairs, then its latest translation metrics."""
+    from ganforge.errors import GanforgeError
+    from ganforge.metrics.translation import test_triplets
+
+    if cfg.get("model", {}).get("game") == "pix2pix":
+        columns = "input | output | target, on the first training pairs (without jitter)"
+    else:
+        columns = ("a | G_AB(a) | G_BA(G_AB(a)) for the first training images of A, then b | G_BA(b) | "
+                   "G_AB(G_BA(b)) for those of B")
+    parts = [f"<h3>Over training</h3><p>Each row: {html.escape(columns)}.</p>", _samples_section(run_dir),
+             "<h3>On the test split</h3>"]
+    try:
+        sets = test_triplets(run_dir)
+    except GanforgeError as e:  # data not here, no test split, no checkpoint: say so, do not fail the report
+        parts.append(f"<p class='muted'>The test split is not shown: {html.escape(str(e))}</p>")
+    else:
+        figs = [_figure(_grid_png(rows), title) for title, rows in sets]
+        parts.append(f'<div class="grid">{"".join(figs)}</div>')
+    parts += ["<h3>Translation metrics</h3>", _translation_table(lines)]
+    return "\n".join(parts)
+
+
 class _Snapshot:
     """G and D of one round, as the surface plots need them."""
 
@@ -299,7 +373,10 @@ def build_report(run_dir: str | Path, trainer=None, surfaces: bool = True) -> st
     else:
         parts.append("<p>No stats.jsonl lines yet.</p>")
     parts += ["<h2>Metrics over time</h2>", _metrics_section(lines)]
-    parts += ["<h2>Samples over time</h2>", _samples_section(run_dir)]
+    if cfg.get("model", {}).get("game") in TRANSLATION_GAMES:
+        parts += ["<h2>Translations</h2>", _translation_section(run_dir, cfg, lines)]
+    else:
+        parts += ["<h2>Samples over time</h2>", _samples_section(run_dir)]
     if surfaces:
         section = _surface_section(run_dir, trainer)
         if section:
