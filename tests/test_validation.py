@@ -157,7 +157,10 @@ def test_every_name_of_the_package_tables_is_accepted():
                        ("model.activation", ACTIVATIONS), ("loss.name", OBJECTIVES), ("loss.gp_mode", GP_MODES),
                        ("optim.g", OPTIMIZERS), ("optim.schedule", SCHEDULES)]:
         for value in table:
-            assert getattr(getattr(base.with_overrides({key: value}), key.split(".")[0]), key.split(".")[1]) == value
+            # a translator architecture is only accepted with a translation game
+            game = {"model.game": "pix2pix", "model.pack": 1} if (key, value) == ("model.arch", "unet") else {}
+            cfg = base.with_overrides({key: value, **game})
+            assert getattr(getattr(cfg, key.split(".")[0]), key.split(".")[1]) == value
 
 
 def test_validate_catches_fields_changed_by_hand():

@@ -92,10 +92,20 @@ def to_json(obj: Any, **kwargs) -> str:
 
 
 def append_json_line(path: str | Path, obj: Any) -> None:
-    """Append ``obj`` as one line of JSON to ``path`` (a .jsonl file), flushed."""
-    with open(path, "a") as f:
-        f.write(to_json(obj) + "\n")
-        f.flush()
+    """Append ``obj`` as one line of JSON to ``path`` (a .jsonl file), flushed.
+
+    A write that fails (a full disk) is cut back, so no torn line is left for the next one to join.
+    """
+    line = (to_json(obj) + "\n").encode("utf-8")
+    with open(path, "ab") as f:
+        start = f.tell()
+        try:
+            f.write(line)
+            f.flush()
+        except OSError:
+            with contextlib.suppress(OSError):
+                f.truncate(start)
+            raise
 
 
 # ------------------------------------------------------------------ full disks and leftovers

@@ -36,6 +36,34 @@ _SNGAN = {
     "train.sample_every": 2500, "train.checkpoint_every": 5000,
 }
 
+# pix2pix's published recipe (Isola et al. 2017): facades label maps -> photos at 256 px, U-Net and
+# 70x70 PatchGAN with 64 filters, batch 1, Adam(2e-4, 0.5), 100 epochs constant then 100 decaying to
+# 0 (400 pairs: 80000 rounds), jitter 286 -> 256 and mirroring, lambda_L1 100
+_PIX2PIX = {
+    "model.game": "pix2pix", "model.arch": "unet", "data.name": "facades", "data.direction": "BtoA",
+    "data.resolution": 256, "model.g_channels": 64, "model.d_channels": 64, "model.norm": "batch",
+    "loss.name": "nonsaturating", "loss.l1_weight": 100.0, "optim.lr_g": 2e-4, "optim.lr_d": 2e-4,
+    "optim.beta1": 0.5, "optim.schedule": "linear", "train.batch_size": 1, "train.steps": 80000,
+    "optim.decay_start": 40000, "train.log_every": 50, "train.sample_every": 4000, "train.checkpoint_every": 4000,
+}
+# the CPU size: 128 px, 32 filters, batch 4, 25 epochs (2500 rounds, half of them decaying); about
+# 30 minutes on one core of the development CPU (docs/benchmarks.md)
+_PIX2PIX_CPU = {**_PIX2PIX, "data.resolution": 128, "model.g_channels": 32, "model.d_channels": 32,
+                "train.batch_size": 4, "train.steps": 2500, "optim.decay_start": 1250, "train.log_every": 10,
+                "train.sample_every": 250, "train.checkpoint_every": 500}
+# CycleGAN's published recipe (Zhu et al. 2017): ResNet G (9 blocks at 256 px), 70x70 PatchGAN,
+# instance norm, least squares, lambda 10 (5 here: ganforge's least-squares G loss carries the 1/2 of
+# Mao et al., see games/cyclegan.py), identity 0.5, pools of 50 fakes, batch 1, Adam(2e-4, 0.5),
+# 100 epochs constant then 100 decaying; facades' two halves shuffled independently (unpaired)
+_CYCLEGAN = {
+    "model.game": "cyclegan", "model.arch": "resnet", "data.name": "facades", "data.direction": "AtoB",
+    "data.resolution": 256, "model.g_channels": 64, "model.d_channels": 64, "model.norm": "instance",
+    "loss.name": "lsgan", "loss.cycle_weight": 5.0, "loss.identity_weight": 0.5, "optim.lr_g": 2e-4,
+    "optim.lr_d": 2e-4, "optim.beta1": 0.5, "optim.schedule": "linear", "train.batch_size": 1,
+    "train.steps": 80000, "optim.decay_start": 40000, "train.pool_size": 50, "train.log_every": 50,
+    "train.sample_every": 4000, "train.checkpoint_every": 4000,
+}
+
 # name -> (one-line description, overrides of the defaults)
 PRESETS: dict[str, tuple[str, dict]] = {
     "ring8": (
@@ -113,6 +141,28 @@ PRESETS: dict[str, tuple[str, dict]] = {
         "CIFAR-10 32x32 RGB, ResNet critic trained as WGAN-GP (Gulrajani et al. 2017), EMA of G; a GPU job",
         {**_SNGAN, "model.spectral_norm": False, "loss.name": "wgan-gp", "loss.gp_weight": 10.0,
          "optim.lr_g": 2e-4, "optim.lr_d": 2e-4},
+    ),
+    "facades-pix2pix": (
+        "facades label maps -> photos, pix2pix (U-Net, PatchGAN, adversarial + 100 L1) at 128 px; CPU size",
+        _PIX2PIX_CPU,
+    ),
+    "facades-l1": (
+        "the facades-pix2pix U-Net trained with L1 alone (no D): the baseline pix2pix must beat on realism",
+        {**_PIX2PIX_CPU, "loss.gan_weight": 0.0},
+    ),
+    "facades-pix2pix-paper": (
+        "pix2pix's published facades recipe: 256 px, 64 filters, batch 1, 200 epochs (80000 rounds); a GPU job",
+        _PIX2PIX,
+    ),
+    "facades-cyclegan": (
+        "facades labels <-> photos without pairs, CycleGAN (ResNet G, PatchGAN D, cycle + identity) at 128 px; CPU size",
+        {**_CYCLEGAN, "data.resolution": 128, "model.g_channels": 16, "model.d_channels": 16, "model.g_blocks": 6,
+         "train.steps": 3000, "optim.decay_start": 1500, "train.log_every": 10, "train.sample_every": 300,
+         "train.checkpoint_every": 500},
+    ),
+    "facades-cyclegan-paper": (
+        "CycleGAN's published recipe on unpaired facades: 256 px, 64 filters, 9 blocks, 200 epochs; a GPU job",
+        _CYCLEGAN,
     ),
     "fashion-wgan-gp": (
         "Fashion-MNIST 28x28, DCGAN critic trained as WGAN-GP (5 critic steps, lambda 10)",

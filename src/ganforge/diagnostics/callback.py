@@ -31,9 +31,9 @@ CLASSIFIED_DATASETS = ("mnist", "stacked-mnist")  # datasets whose channels the 
 PROBE_POINTS = 1000  # real and fake points each for the D* probe and the JS estimate (KDEs are O(n^2))
 
 
-def weight_norm(module: torch.nn.Module) -> float:
-    """L2 norm of all parameters of ``module`` (one device sync)."""
-    params = [p.detach() for p in module.parameters()]
+def weight_norm(*modules: torch.nn.Module) -> float:
+    """L2 norm of all parameters of ``modules`` together (one device sync)."""
+    params = [p.detach() for m in modules for p in m.parameters()]
     if not params:
         return 0.0
     with torch.no_grad():
@@ -59,8 +59,10 @@ class MonitorCallback:
     def on_round(self, trainer, stats: dict) -> None:
         s = dict(stats)
         s.setdefault("step", trainer.step_count)
-        s["g_weight_norm"] = weight_norm(trainer.G)
-        s["d_weight_norm"] = weight_norm(trainer.D)
+        game = trainer.game  # every network of each side: one G and one D, or CycleGAN's pairs
+        s["g_weight_norm"] = weight_norm(*(trainer.nets[n] for n in game.g_side))
+        if game.d_side:
+            s["d_weight_norm"] = weight_norm(*(trainer.nets[n] for n in game.d_side))
         self.monitor.observe(s)
         every = self.sample_every if self.sample_every is not None else trainer.cfg.train.sample_every
         start = max(self.monitor.warmup, trainer.cfg.train.steps // 5)  # early on G has not spread out yet
@@ -76,6 +78,8 @@ class MonitorCallback:
         Samples come from private generators seeded by the round, never from the trainer's data
         stream or latent-noise generator, so watching a run does not change it.
         """
+        if trainer.cfg.model.game != "gan":
+            return  # translators are judged against their targets (ganforge eval), not for collapse
         data = trainer.data
         g_real = torch.Generator().manual_seed(10_000_019 + step)
         g_fake = torch.Generator(trainer.device).manual_seed(20_000_003 + step)

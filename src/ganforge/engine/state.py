@@ -56,7 +56,9 @@ def save(tr, root: Path) -> Path:
 def restore(tr, path: Path) -> None:
     """Load weights and the full training state of checkpoint ``path`` into trainer ``tr``."""
     _, weights, state = ckpt.read_checkpoint(Path(path))
-    saved_model = state["config"]["model"]
+    saved_model = state.get("config", {}).get("model") if isinstance(state.get("config"), dict) else None
+    if not isinstance(saved_model, dict):
+        raise CheckpointError(f"checkpoint {path}: state.json holds no model configuration")
     if saved_model != tr.cfg.to_dict()["model"]:
         diff = sorted(k for k in saved_model if saved_model[k] != getattr(tr.cfg.model, k, None))
         raise CheckpointError(f"checkpoint {path} is from a different architecture "

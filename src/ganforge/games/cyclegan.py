@@ -63,7 +63,7 @@ class CycleGANGame(Game):
         (c_b, size, _), c_a = spec.data_shape, spec.input_shape[0]
         m = self.cfg.model
         return {"G_AB": translator(m, c_a, c_b, size), "G_BA": translator(m, c_b, c_a, size),
-                "D_A": patch_critic(m, c_a), "D_B": patch_critic(m, c_b)}
+                "D_A": patch_critic(m, c_a, size), "D_B": patch_critic(m, c_b, size)}
 
     def translators(self, nets) -> dict:
         """The trained translators by direction name (what ``ganforge translate`` uses)."""

@@ -45,7 +45,7 @@ class Pix2PixGame(Game):
         m = self.cfg.model
         nets = {"G": translator(m, c_in, c_out, size)}
         if self.adversarial:
-            nets["D"] = patch_critic(m, c_in + c_out)
+            nets["D"] = patch_critic(m, c_in + c_out, size)
         return nets
 
     def translators(self, nets) -> dict:

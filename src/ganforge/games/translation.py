@@ -10,7 +10,7 @@ from torch import nn
 
 from ganforge.data.paired import random_jitter
 from ganforge.errors import ConfigError
-from ganforge.nets.patchgan import PatchGANDiscriminator
+from ganforge.nets.patchgan import PatchGANDiscriminator, output_size
 from ganforge.nets.spec import NetworkSpec
 from ganforge.nets.translator_resnet import ResNetTranslator, default_blocks
 from ganforge.nets.unet import UNetGenerator
@@ -34,8 +34,12 @@ def translator(m, in_channels: int, out_channels: int, resolution: int) -> nn.Mo
                       f"{', '.join(TRANSLATOR_ARCHS)}")
 
 
-def patch_critic(m, in_channels: int) -> nn.Module:
+def patch_critic(m, in_channels: int, resolution: int) -> nn.Module:
     """A PatchGAN D (70x70 with 3 layers) with instance norm: D judges each sample on its own."""
+    if output_size(resolution, m.d_layers) < 1:
+        smallest = next(s for s in range(1, 4096) if output_size(s, m.d_layers) >= 1)
+        raise ConfigError(f"model.d_layers {m.d_layers} makes a PatchGAN that needs images of at least "
+                          f"{smallest} px; these are {resolution} px (set fewer d_layers or a larger data.resolution)")
     return PatchGANDiscriminator(in_channels, m.d_channels, m.d_layers, "none" if m.norm == "none" else "instance",
                                  m.spectral_norm)
 
