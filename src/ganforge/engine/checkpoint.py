@@ -36,7 +36,13 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from ganforge.errors import CheckpointError
-from ganforge.fileio import atomic_write_text, disk_full_as_error, remove_stale_temps, temp_name
+from ganforge.fileio import (
+    atomic_write_text,
+    disk_full_as_error,
+    remove_stale_temps,
+    temp_name,
+    to_json,
+)
 
 FORMAT = "ganforge-checkpoint/1"
 _TENSOR_REF = "__tensor__"
@@ -175,7 +181,7 @@ def _write_tree(folder: Path, step: int, modules: dict[str, torch.nn.Module], st
     json_state = _flatten_tensors(state, "state", tensors)
     files["state.safetensors"] = _write_file(folder / "state.safetensors", st_save(tensors))
     meta = {"format": FORMAT, "step": step, "modules": list(modules), "files": files, "state": json_state}
-    _write_file(folder / "state.json", json.dumps(meta, indent=1).encode())
+    _write_file(folder / "state.json", to_json(meta, indent=1).encode())
     _fsync_dir(folder)
 
 

@@ -16,6 +16,7 @@ import torch
 
 from ganforge.data.base import is_point_data
 from ganforge.errors import ConfigError
+from ganforge.fileio import atomic_path
 from ganforge.metrics.features import FeatureExtractor, default_features, get_extractor
 from ganforge.metrics.frechet import fid_from_features
 from ganforge.metrics.kid import kernel_inception_distance
@@ -94,10 +95,8 @@ def reference_features(dataset, extractor: FeatureExtractor, n: int, seed: int, 
         return load_file(str(path))["features"], key
     feats = extractor(real_images(dataset, n, seed), progress=progress)
     if use_cache and dataset.source_hash:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_file({"features": feats.contiguous()}, str(tmp), metadata={"ident": json.dumps(ident, sort_keys=True)})
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            save_file({"features": feats.contiguous()}, str(tmp), metadata={"ident": json.dumps(ident, sort_keys=True)})
     return feats, key
 
 
@@ -177,9 +176,7 @@ def _evaluate_points(data, names, fake, n_real, seed, step, base) -> list[dict]:
         lines.append(metric_line(step, "hq_fraction", cov.hq_fraction, {}, p))
         lines.append(metric_line(step, "reverse_kl", cov.reverse_kl, {}, p))
     if "js" in names:
-        from ganforge.metrics.density import js_divergence
-
-        from ganforge.metrics.density import closed_form_log_prob
+        from ganforge.metrics.density import closed_form_log_prob, js_divergence
 
         log_prob = closed_form_log_prob(data)  # None past a few thousand components: KDE instead
         m = min(2000, fake.shape[0], real.shape[0])
@@ -238,7 +235,10 @@ def _evaluate_images(data, names, fake, n_real, seed, step, base, features, ince
             lines.append(metric_line(step, "class_entropy", s.entropy, values, clf_prov))
             lines.append(metric_line(step, "confident_fraction", s.confident_fraction, {}, clf_prov))
         if "stacked" in names:
-            from ganforge.metrics.stacked import stacked_coverage_from_labels, stacked_labels
+            from ganforge.metrics.stacked import (
+                stacked_coverage_from_labels,
+                stacked_labels,
+            )
 
             if data.shape[0] != 3:
                 raise ConfigError("metric 'stacked' needs 3-channel Stacked MNIST images")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ganforge.data import is_point_data
 from ganforge.diagnostics.monitor import equilibrium_distance, read_alerts
 from ganforge.metrics.record import read_metrics
 from ganforge.report import plots
@@ -267,7 +268,11 @@ def _surface_section(run_dir: Path, trainer=None, max_checkpoints: int = 3) -> s
     from ganforge.data.mixtures import POINT_DATASETS
     from ganforge.diagnostics.optimal import d_star_at
     from ganforge.metrics.density import (
-        closed_form_log_prob, cv_bandwidth, js_divergence, kde_log_prob, optimal_discriminator,
+        closed_form_log_prob,
+        cv_bandwidth,
+        js_divergence,
+        kde_log_prob,
+        optimal_discriminator,
     )
 
     cfg = json.loads((run_dir / "config.json").read_text())
@@ -277,7 +282,7 @@ def _surface_section(run_dir: Path, trainer=None, max_checkpoints: int = 3) -> s
     data = _point_data(cfg, trainer)
     if not trainers or data is None:
         return ""
-    if not hasattr(data, "dim") or data.dim not in (1, 2):
+    if not is_point_data(data) or data.dim not in (1, 2):
         return ""
     real = data.sample(1000, torch.Generator().manual_seed(0))  # (1000, dim)
     figs = []
