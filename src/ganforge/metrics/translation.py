@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 
 from ganforge.errors import ConfigError, DataError
-from ganforge.metrics.features import FEATURE_SETS, get_extractor, quantize
+from ganforge.metrics.features import FEATURE_SETS, get_extractor
 from ganforge.metrics.frechet import fid_from_features
 from ganforge.metrics.image_quality import l1_error, psnr, ssim
 from ganforge.metrics.kid import kernel_inception_distance
@@ -132,8 +132,8 @@ def paired_scores(outputs: Tensor, targets: Tensor, metrics=PAIRED_METRICS) -> d
     """Per-pair scores {name: (N,) float64} of outputs against targets, each (N, C, H, W) float in
     [-1, 1] or uint8 (see :mod:`ganforge.metrics.image_quality`). Float outputs are rounded to
     8-bit levels first, as in the saved pictures."""
-    if outputs.is_floating_point():
-        outputs = quantize(outputs)
+    if outputs.is_floating_point():  # the 8-bit levels a saved picture holds, exactly as uint8
+        outputs = outputs.double().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
     return {m: _PER_IMAGE[m](outputs, targets) for m in metrics}
 
 
