@@ -155,11 +155,14 @@ def _translate_tiled(translator, x: Tensor, batch: int) -> Tensor:
     out = torch.zeros(n, translator.out_channels, hp, wp)
     total = torch.zeros(1, 1, hp, wp)
     spots = [(top, left) for top in ys for left in xs]
-    tiles = torch.stack([x[:, :, t:t + r, s:s + r] for t, s in spots], 1).flatten(0, 1)  # (N * T, C_in, r, r)
-    outputs = _run(translator, tiles, batch).unflatten(0, (n, len(spots)))  # (N, T, C_out, r, r)
-    for k, (t, s) in enumerate(spots):
-        out[:, :, t:t + r, s:s + r] += outputs[:, k] * weight
-        total[:, :, t:t + r, s:s + r] += weight
+    per_pass = max(1, batch // n)  # tile positions per forward pass: memory stays bounded on huge images
+    for i in range(0, len(spots), per_pass):
+        group = spots[i:i + per_pass]
+        tiles = torch.stack([x[:, :, t:t + r, s:s + r] for t, s in group], 1).flatten(0, 1)  # (N * k, C_in, r, r)
+        outputs = _run(translator, tiles, batch).unflatten(0, (n, len(group)))  # (N, k, C_out, r, r)
+        for k, (t, s) in enumerate(group):
+            out[:, :, t:t + r, s:s + r] += outputs[:, k] * weight
+            total[:, :, t:t + r, s:s + r] += weight
     return (out / total)[:, :, :h, :w]  # (N, C_out, h, w)
 
 
