@@ -229,7 +229,7 @@ class Translator(nn.Module):
 
     ``forward(x)`` maps images (N, in_channels, H, W) in [-1, 1] to (N, out_channels, H, W); it was
     trained at ``resolution`` x ``resolution`` (the U-Net needs sides that are multiples of
-    2**depth; :func:`ganforge.games.translation.translate_any_size` handles any size).
+    2**depth; :func:`ganforge.translate.translate_any_size` handles any size).
     """
 
     def __init__(self, net: nn.Module, in_channels: int, out_channels: int, resolution: int, direction: str,
