@@ -1,7 +1,7 @@
 """Train an image preset end to end, then evaluate it as the quality targets ask.
 
 Training goes through ``ganforge train`` (run directory, checkpoints, alerts) and is timed by wall
-clock; evaluation goes through ``ganforge.metrics.evaluate_run`` (lines appended to the run's
+clock; evaluation goes through ``ganforge.commands.eval.evaluate_run`` (lines appended to the run's
 metrics.jsonl with provenance). Prints one table with the training time, rounds and every metric.
 
     python benchmarks/bench_quality.py --preset stacked-mnist --out runs/bench-stacked \\
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from ganforge.cli import main as ganforge
-from ganforge.metrics.evaluate import evaluate_run
+from ganforge.commands.eval import evaluate_run
 
 
 def machine() -> str:
