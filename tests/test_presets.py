@@ -20,7 +20,10 @@ EXPECTED_SHAPES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
+TRANSLATION = {name for name, (_, o) in PRESETS.items() if o.get("model.game", "gan") != "gan"}
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS.keys() - TRANSLATION))
 def test_preset_trains_and_samples(name, request):
     overrides = {"train.device": "cpu", "train.progress": False, "train.batch_size": 8,
                  "train.d_steps": 1, "train.precision": "fp32"}
@@ -45,4 +48,24 @@ def test_preset_trains_and_samples(name, request):
 
 
 def test_every_image_preset_has_an_expected_shape():
-    assert set(PRESETS) - (BUILT_IN - {"digits"}) == set(EXPECTED_SHAPES)
+    assert set(PRESETS) - (BUILT_IN - {"digits"}) - TRANSLATION == set(EXPECTED_SHAPES)
+
+
+@pytest.mark.parametrize("name", sorted(TRANSLATION))
+def test_translation_preset_trains_and_draws_its_triplets(name, shared_data, tmp_path):
+    """Two rounds at the preset's own size (batch 1, 4 pairs), every loss term finite, and the
+    sample picture: one row per example, input | output | target (or there and back)."""
+    from PIL import Image
+
+    cfg = load_preset(name).with_overrides({
+        "train.device": "cpu", "train.progress": False, "train.batch_size": 1, "train.precision": "fp32",
+        "data.data_dir": str(shared_data), "data.limit": 4})
+    trainer = Trainer(cfg)
+    for _ in range(2):
+        stats = trainer.step()
+    assert all(math.isfinite(v) for v in stats.values())
+    assert ("l1" if cfg.model.game == "pix2pix" else "cycle_A") in stats
+    assert ("d_loss" in stats) == (cfg.loss.gan_weight > 0)
+    size = cfg.data.resolution
+    picture = Image.open(trainer.game.save_samples(trainer, tmp_path / "s.png"))
+    assert picture.size[0] == 3 * size + 4 * 2  # three images and the grid's padding

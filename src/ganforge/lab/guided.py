@@ -34,38 +34,38 @@ class GuidedRound:
     def stop(self) -> None:
         self.index, self.fast = None, False
 
-    def act(self, action: str, game, d_steps: int) -> None:
-        """Apply a page's ``start``, ``next``, ``fast`` or ``stop`` to ``game``'s networks."""
+    def act(self, action: str, lab_run, d_steps: int) -> None:
+        """Apply a page's ``start``, ``next``, ``fast`` or ``stop`` to ``lab_run``'s networks."""
         if action == "stop":
             self.stop()
             return
         if action == "start" or self.index is None:
             self.index = None
             self.fast = action == "fast"
-            self.advance(game, d_steps)
+            self.advance(lab_run, d_steps)
             self.next_at = time.perf_counter() + FAST_STEP_S
         elif action == "next":
             self.fast = False
-            self.advance(game, d_steps)
+            self.advance(lab_run, d_steps)
         elif action == "fast":
             self.fast = True
             self.next_at = time.perf_counter()
 
-    def advance(self, game, d_steps: int) -> None:
+    def advance(self, lab_run, d_steps: int) -> None:
         """Perform the next step of the round: fresh fakes, the D update(s), or the G update."""
         step = 0 if self.index is None else (self.index + 1) % len(GUIDED_STEPS)
         if step == 0:
-            game.fresh_fakes()
+            lab_run.fresh_fakes()
         elif step == 1:
             for _ in range(d_steps):
-                game.d_update()
+                lab_run.d_update()
         else:
-            game.g_update()
+            lab_run.g_update()
         self.index = step
 
-    def tick(self, game, d_steps: int, now: float) -> None:
+    def tick(self, lab_run, d_steps: int, now: float) -> None:
         """One fast-motion step, and schedule the next."""
-        self.advance(game, d_steps)
+        self.advance(lab_run, d_steps)
         self.next_at = now + FAST_STEP_S
 
     def payload(self) -> dict | None:

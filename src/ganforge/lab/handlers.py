@@ -61,10 +61,10 @@ def change_settings(session, changes: dict) -> None:
     old = session.settings
     session.settings = new
     try:
-        if kind in ("arch", "keep") or session.game.trainer is None:
+        if kind in ("arch", "keep") or session.run.trainer is None:
             session.rebuild(keep_weights=kind == "keep")
         elif kind == "live":
-            session.game.apply_live(old, new)
+            session.run.apply_live(old, new)
     except Exception:
         session.settings = old
         raise
@@ -80,7 +80,7 @@ def control(session, action: str) -> None:
         session.playing = action == "play"
         session.guided.stop()
         session.next_round = time.perf_counter()
-        if session.playing and session.game.trainer is None:
+        if session.playing and session.run.trainer is None:
             session.rebuild(keep_weights=False)
         if session.playing:
             session.failed = False
@@ -88,16 +88,16 @@ def control(session, action: str) -> None:
     if action == "reset":
         session.rebuild(keep_weights=False)
         return
-    if session.game.trainer is None:
+    if session.run.trainer is None:
         raise ValueError(NO_NETWORKS)
     session.playing = False
     session.failed = False
     if action == "step_d":
-        session.game.d_update()
+        session.run.d_update()
     elif action == "step_g":
-        session.game.g_update()
+        session.run.g_update()
     elif action == "step_round":
-        session.game.train_round()
+        session.run.train_round()
     session.dirty = True
 
 
@@ -124,19 +124,19 @@ def start_story(session, name: str) -> None:
 
 def guide(session, action: str) -> None:
     """Guided mode: start, next step, fast motion, stop."""
-    if session.game.trainer is None:
+    if session.run.trainer is None:
         raise ValueError(NO_NETWORKS)
     if action != "stop":
         session.playing = False
-    session.guided.act(action, session.game, session.settings.d_steps)
+    session.guided.act(action, session.run, session.settings.d_steps)
     session.dirty = True
 
 
 def save(session, name: str, seq: int | None) -> None:
     """Save the networks and settings as experiment ``name`` (within the workspace quota)."""
-    if session.game.trainer is None:
+    if session.run.trainer is None:
         raise ValueError("there are no networks to save yet")
-    step = experiments.save(session.workspace, name, session.game.trainer, session.settings, session.quota)
+    step = experiments.save(session.workspace, name, session.run.trainer, session.settings, session.quota)
     session.outbox.put({"type": "saved", "seq": seq, "name": name, "step": step})
 
 
@@ -144,13 +144,13 @@ def load(session, name: str, seq: int | None) -> None:
     """Replace the networks by experiment ``name``'s, with its settings and counts; paused."""
     settings, trainer = experiments.load(session.workspace, name)
     session.settings = dataclasses.replace(settings, speed=session.settings.speed)
-    session.game.adopt(trainer, session.settings)
+    session.run.adopt(trainer, session.settings)
     session.story = None
     session.playing = False
     session.guided.stop()
     session.failed = False
     session.dirty = True
-    game = session.game
-    session.outbox.put({"type": "loaded", "seq": seq, "name": name, "step": game.rounds,
-                        "d_updates": game.d_updates, "g_updates": game.g_updates,
+    lab_run = session.run
+    session.outbox.put({"type": "loaded", "seq": seq, "name": name, "step": lab_run.rounds,
+                        "d_updates": lab_run.d_updates, "g_updates": lab_run.g_updates,
                         "settings": session.settings.public()})

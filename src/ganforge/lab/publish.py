@@ -31,19 +31,19 @@ class Publisher:
     def publish(self, session) -> bool:
         """Hand ``session``'s current state to its worker; False (retry shortly) while the worker is busy."""
         t0 = time.perf_counter()
-        game = session.game
-        if game.trainer is not None and not session.worker.idle():
+        lab_run = session.run
+        if lab_run.trainer is not None and not session.worker.idle():
             self.next_at = t0 + RETRY_S
             return False
-        self._marks.append((t0, game.rounds))
+        self._marks.append((t0, lab_run.rounds))
         meta = {
             "type": "snapshot",
             "frame": self.frames,
             "ack": session.ack,
-            "run": game.run_id,
-            "step": game.rounds,
-            "d_updates": game.d_updates,
-            "g_updates": game.g_updates,
+            "run": lab_run.run_id,
+            "step": lab_run.rounds,
+            "d_updates": lab_run.d_updates,
+            "g_updates": lab_run.g_updates,
             "playing": session.playing,
             "rate": self._rate(t0, session.playing),
             "settings": session.settings.public(),
@@ -51,20 +51,20 @@ class Publisher:
             "guided": session.guided.payload(),
             "failed": session.failed,
         }
-        if game.trainer is None:
+        if lab_run.trainer is None:
             session.outbox.put_snapshot(meta)
         else:
-            t = game.trainer
-            meta["chart"] = game.chart_means()
-            meta["alerts"] = list(game.alerts)
-            meta["equilibrium"] = game.monitor.equilibrium_distance() if game.monitor.window else None
-            game.nets.sync(t.G, t.D, t.objective)
-            job = SnapshotJob(game.nets, game.view, meta, version=game.d_updates + game.g_updates,
+            t = lab_run.trainer
+            meta["chart"] = lab_run.chart_means()
+            meta["alerts"] = list(lab_run.alerts)
+            meta["equilibrium"] = lab_run.monitor.equilibrium_distance() if lab_run.monitor.window else None
+            lab_run.nets.sync(t.G, t.D, t.objective)
+            job = SnapshotJob(lab_run.nets, lab_run.view, meta, version=lab_run.d_updates + lab_run.g_updates,
                               show_dstar=session.settings.show_dstar, playing=session.playing)
             if not session.worker.submit(job):
                 self.next_at = t0 + RETRY_S
                 return False
-            game.clear_chart()
+            lab_run.clear_chart()
         # keep the average rate at snapshot_hz, but never schedule two snapshots closer than half a period
         period = 1.0 / self.snapshot_hz
         self.next_at = max(self.next_at + period, t0 + 0.5 * period)
@@ -83,17 +83,17 @@ class Publisher:
 
 def public_state(session) -> dict:
     """The read-only summary of ``session`` for ``state`` replies and ``/api/sessions`` (no paths)."""
-    game = session.game
-    t = game.trainer
+    lab_run = session.run
+    t = lab_run.trainer
     data = getattr(t, "data", None) if t is not None else None
     worker = session.worker
     return {
         "session": session.id,
         "alive": session.alive,
-        "run": game.run_id,
-        "rounds": game.rounds,
-        "d_updates": game.d_updates,
-        "g_updates": game.g_updates,
+        "run": lab_run.run_id,
+        "rounds": lab_run.rounds,
+        "d_updates": lab_run.d_updates,
+        "g_updates": lab_run.g_updates,
         "playing": session.playing,
         "failed": session.failed,
         "errors": session.errors,

@@ -8,7 +8,7 @@ snapshot to the worker (:mod:`ganforge.lab.publish`). Any exception inside the t
 to the page as an error and pauses training; the session and the server keep running.
 
 This module is the thread and its schedule; what is trained lives in
-:class:`~ganforge.lab.training.Game`, saved experiments in :mod:`ganforge.lab.experiments`.
+:class:`~ganforge.lab.training.LabRun`, saved experiments in :mod:`ganforge.lab.experiments`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ganforge.lab.publish import Publisher, public_state
 from ganforge.lab.settings import LabSettings
 from ganforge.lab.stories import STORIES
 from ganforge.lab.texts import GUIDED_STEPS
-from ganforge.lab.training import Game
+from ganforge.lab.training import LabRun
 from ganforge.lab.worker import SnapshotWorker
 
 INBOX_SIZE = 256  # messages waiting to be applied; more are refused with an error
@@ -48,7 +48,7 @@ class LabSession:
         self.quota = quota or Quota()
         self.outbox = outbox or Outbox()
         self.settings = settings or LabSettings()
-        self.game = Game()
+        self.run = LabRun()
         self.guided = GuidedRound()
         self.publisher = Publisher(snapshot_hz)
         self.worker: SnapshotWorker | None = None
@@ -70,16 +70,16 @@ class LabSession:
     # ------------------------------------------------------------------ what is trained
     @property
     def trainer(self):
-        return self.game.trainer
+        return self.run.trainer
 
     @property
     def view(self):
-        return self.game.view
+        return self.run.view
 
     @property
     def rounds(self) -> int:
         """Rounds trained in this run (the trainer's own count)."""
-        return self.game.rounds
+        return self.run.rounds
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -130,7 +130,7 @@ class LabSession:
 
     def rebuild(self, keep_weights: bool) -> None:
         """A new trainer for the current settings; with ``keep_weights`` G and D keep their weights."""
-        if self.game.build(self.settings, keep_weights):
+        if self.run.build(self.settings, keep_weights):
             self.story = None
             self.playing = False
         self.guided.stop()
@@ -151,19 +151,19 @@ class LabSession:
                 self._stop.wait(0.1)  # a fault that repeats must not flood the page
         if self.worker is not None:
             self.worker.close()
-        self.game.clear()
+        self.run.clear()
 
     def _tick(self) -> None:
         self._drain(self._wait_time())
         if self._stop.is_set():
             return
         now = time.perf_counter()
-        if self.game.trainer is not None and not self.failed:
+        if self.run.trainer is not None and not self.failed:
             if self.guided.due(now):
-                self.guided.tick(self.game, self.settings.d_steps, now)
+                self.guided.tick(self.run, self.settings.d_steps, now)
                 self.dirty = self.force = True
             elif self.playing and now >= self.next_round:
-                self.game.train_round()
+                self.run.train_round()
                 self.dirty = True
                 if self.settings.speed > 0:
                     self.next_round = max(self.next_round + 1.0 / self.settings.speed, now - LATE_ROUND_S)
@@ -180,7 +180,7 @@ class LabSession:
         deadlines = []
         if self.dirty:
             deadlines.append(self.publisher.next_at)
-        if self.game.trainer is not None and not self.failed:
+        if self.run.trainer is not None and not self.failed:
             if self.playing:
                 deadlines.append(self.next_round if self.settings.speed > 0 else now)
             if self.guided.fast and self.guided.active:

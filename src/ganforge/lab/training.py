@@ -1,6 +1,6 @@
 """What a lab session trains: the trainer and everything derived from it.
 
-A :class:`Game` holds the engine's :class:`~ganforge.engine.Trainer` for the current settings, the
+A :class:`LabRun` holds the engine's :class:`~ganforge.engine.Trainer` for the current settings, the
 :class:`~ganforge.lab.snapshot.View` it is drawn on, the snapshot worker's copies of G and D, the
 diagnostics monitor, the chart values gathered since the last snapshot and the latest alerts. It
 is used by one thread only (the session's); it knows nothing of messages, threads or the page.
@@ -29,7 +29,7 @@ ALERT_MEMORY = 8  # alerts kept for the page
 COUNTERS = ("step_count", "d_updates", "g_updates")  # the trainer's own counts of rounds and updates
 
 
-class Game:
+class LabRun:
     """The networks being trained, their view and diagnostics; empty until :meth:`build`."""
 
     def __init__(self):
