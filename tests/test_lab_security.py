@@ -33,6 +33,7 @@ from ganforge.lab.security import Guard, bound_names, is_loopback, new_token, sp
 from ganforge.lab.server import bind_socket, create_app, make_server
 from ganforge.lab.session import LabSession
 from ganforge.lab.settings import LabSettings
+from tests.lab_messages import receive_until
 
 SMALL = {"g_width": 16, "d_width": 16, "g_depth": 1, "d_depth": 1, "batch_size": 32}
 
@@ -144,13 +145,6 @@ def test_session_state_needs_the_token_and_health_reveals_nothing(client, app):
         assert client.get("/api/health").json() == {"ok": True}
         assert client.get("/api/health", headers=auth).json() == {"ok": True, "sessions": 1}
 
-
-def receive_until(ws, pred, limit: int = 500) -> dict:
-    for _ in range(limit):
-        m = ws.receive_json()
-        if pred(m):
-            return m
-    raise AssertionError("expected message never came")
 
 
 def test_deeply_nested_json_gets_an_error_and_the_session_goes_on(client, app):

@@ -32,6 +32,7 @@ from ganforge.lab.snapshot import (
     value_terms,
 )
 from ganforge.objectives import get_objective
+from tests.lab_messages import receive_until
 
 SMALL = dict(g_width=32, d_width=32, g_depth=2, d_depth=2, batch_size=64)
 
@@ -373,13 +374,6 @@ def client(tmp_path):
         c.ws_url = f"/ws?token={app.state.token}"
         yield c
 
-
-def receive_until(ws, pred, limit: int = 500) -> dict:
-    for _ in range(limit):
-        m = ws.receive_json()
-        if pred(m):
-            return m
-    raise AssertionError("expected message never came")
 
 
 def test_page_and_assets_are_served_with_no_outside_references(client):

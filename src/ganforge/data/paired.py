@@ -289,6 +289,13 @@ def _matched(layout: _Layout, origin: str) -> list[str]:
     return common
 
 
+def _open(path: str | Path, split: str):
+    """(path, its name for messages, the image readers under it, the layout of ``split``)."""
+    path = Path(path).expanduser()
+    readers = folders.scan(path)
+    return path, str(path), readers, _layout(list(readers), split, str(path))
+
+
 def load_paired(path: str | Path, split: str = "train", direction: str = "AtoB", resolution: int = 0,
                 channels: int = 0, limit: int = 0) -> PairedImages:
     """Load aligned pairs from a folder or archive (see the module's layouts).
@@ -298,10 +305,7 @@ def load_paired(path: str | Path, split: str = "train", direction: str = "AtoB",
     ``limit`` > 0 keeps the first pairs in name order. Problems raise a one-line DataError.
     """
     _check_options(split, direction, resolution, channels, limit)
-    path = Path(path).expanduser()
-    origin = str(path)
-    readers = folders.scan(path)
-    layout = _layout(list(readers), split, origin)
+    path, origin, readers, layout = _open(path, split)
     skipped: list[str] = []
     a_list, b_list, names = [], [], []
     if layout.kind == "side-by-side":
@@ -344,10 +348,7 @@ def load_unpaired(path: str | Path, split: str = "train", resolution: int = 0, c
     """Load two image sets for unpaired translation: the A and B folders (any names, any counts), or
     the left and right halves of side-by-side files. ``limit`` applies to each set."""
     _check_options(split, None, resolution, channels, limit)
-    path = Path(path).expanduser()
-    origin = str(path)
-    readers = folders.scan(path)
-    layout = _layout(list(readers), split, origin)
+    path, origin, readers, layout = _open(path, split)
     skipped: list[str] = []
     sets = {}
     if layout.kind == "side-by-side":
