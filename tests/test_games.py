@@ -150,3 +150,18 @@ def test_pix2pix_round_on_the_real_facades(shared_data, monkeypatch):
     trainer = Trainer(cfg)
     assert trainer.spec.input_shape == (3, 32, 32) and trainer.spec.data_shape == (3, 32, 32)
     assert np.isfinite(trainer.step()["l1"])
+
+
+@pytest.mark.data
+def test_data_commands_know_the_translation_datasets(shared_data):
+    import subprocess
+    import sys
+
+    env = {"GANFORGE_DATA": str(shared_data), "PATH": "/usr/bin:/bin"}
+    listing = subprocess.run([sys.executable, "-m", "ganforge", "data", "list"], capture_output=True, text=True,
+                             env=env, timeout=120)
+    assert listing.returncode == 0 and f"found: {shared_data}/facades.tar.gz" in listing.stdout
+    fetch = subprocess.run([sys.executable, "-m", "ganforge", "data", "fetch", "pairs"], capture_output=True,
+                           text=True, env=env, timeout=120)
+    assert fetch.returncode != 0 and fetch.stderr.strip().endswith("there is nothing to fetch")
+    assert len(fetch.stderr.strip().splitlines()) == 1

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ganforge.data import digits, sources
+from ganforge.data import TRANSLATION_DATASETS, paired
 from ganforge.data.images import IMAGE_DATASETS, SPLITS
 from ganforge.errors import DataError, unknown_name
 
@@ -31,19 +32,29 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run_list)
 
     p = sub.add_parser("fetch", help="download a dataset from its canonical source and verify it")
-    p.add_argument("name", help=f"one of: {', '.join(IMAGE_DATASETS)}")
+    p.add_argument("name", help=f"one of: {', '.join([*IMAGE_DATASETS, *TRANSLATION_DATASETS])}")
     p.add_argument("--data-dir", help="download into this data dir (default: the user cache)")
     p.set_defaults(func=run_fetch)
 
     p = sub.add_parser("verify", help="check a dataset's files against their published checksums")
-    p.add_argument("name", help=f"one of: {', '.join(IMAGE_DATASETS)}")
+    p.add_argument("name", help=f"one of: {', '.join([*IMAGE_DATASETS, *TRANSLATION_DATASETS])}")
     p.add_argument("--data-dir", help="look here first")
     p.set_defaults(func=run_verify)
 
 
 def _check_name(name: str) -> None:
-    if name not in IMAGE_DATASETS:
-        raise DataError(str(unknown_name("image dataset", name, IMAGE_DATASETS)))
+    if name not in IMAGE_DATASETS and name not in TRANSLATION_DATASETS:
+        raise DataError(str(unknown_name("image dataset", name, {**IMAGE_DATASETS, **TRANSLATION_DATASETS})))
+
+
+def _where_translation(name: str, data_dir) -> str:
+    """Where a translation dataset is found locally, in words."""
+    if name != "facades":
+        return "your own images, given as data.path"
+    try:
+        return str(paired.locate_facades(data_dir))
+    except DataError:
+        return "not found; run `ganforge data fetch facades`"
 
 
 def _where(name: str, data_dir) -> str:
@@ -66,16 +77,26 @@ def run_list(args: argparse.Namespace) -> int:
     """Print every image dataset with its description and where it was found."""
     order = ", ".join(f"{root} ({where})" for root, where in sources.search_dirs(args.data_dir))
     print(f"lookup order: {order}")
-    width = max(map(len, IMAGE_DATASETS))
+    width = max(map(len, {**IMAGE_DATASETS, **TRANSLATION_DATASETS}))
     for name, description in IMAGE_DATASETS.items():
         print(f"{name:<{width}}  {description}")
         print(f"{'':<{width}}  found: {_where(name, args.data_dir)}")
+    for name, description in TRANSLATION_DATASETS.items():
+        print(f"{name:<{width}}  {description}")
+        print(f"{'':<{width}}  found: {_where_translation(name, args.data_dir)}")
     return 0
 
 
 def run_fetch(args: argparse.Namespace) -> int:
     """Download ``args.name`` into ``args.data_dir`` (or the user cache) and verify it."""
     _check_name(args.name)
+    if args.name in TRANSLATION_DATASETS:
+        if args.name != "facades":
+            raise DataError(f"dataset {args.name!r} is your own images (data.path); there is nothing to fetch")
+        print(f"fetching facades into {args.data_dir or sources.user_data_dir()} (the pix2pix authors' archive; "
+              f"no checksum is published for it, so the download is not verified)")
+        print(f"facades: {paired.fetch_facades(args.data_dir, progress=sys.stderr.isatty())}")
+        return 0
     if args.name in _BUILT_IN:
         if args.name == "folder":
             raise DataError("dataset 'folder' is your own images (data.path); there is nothing to fetch")
@@ -95,8 +116,13 @@ def run_fetch(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     """Check the files a load of ``args.name`` would use against their published checksums."""
     _check_name(args.name)
-    if args.name == "folder":
-        raise DataError("dataset 'folder' is your own images; it has no published checksums to verify")
+    if args.name in ("folder", "pairs", "unpaired"):
+        raise DataError(f"dataset {args.name!r} is your own images; it has no published checksums to verify")
+    if args.name == "facades":
+        path = paired.locate_facades(args.data_dir)
+        digest = sources.file_digests(path).sha256 if path.is_file() else "(a folder)"
+        print(f"no published checksum  sha256 {digest}  {path}")
+        return 0
     if args.name == "digits":
         path = digits.digits_file()
         print(f"no published checksum  sha256 {sources.file_digests(path).sha256}  {path}")
