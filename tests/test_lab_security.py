@@ -34,6 +34,7 @@ from ganforge.lab.server import bind_socket, create_app, make_server
 from ganforge.lab.session import LabSession
 from ganforge.lab.settings import LabSettings
 from tests.lab_messages import receive_until
+from tests.lab_messages import wait_for as _wait_for
 
 SMALL = {"g_width": 16, "d_width": 16, "g_depth": 1, "d_depth": 1, "batch_size": 32}
 
@@ -323,10 +324,3 @@ def test_a_page_that_stops_reading_is_dropped_and_its_slot_freed(tmp_path):
         thread.join(10)
 
 
-def _wait_for(pred, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()

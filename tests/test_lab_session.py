@@ -33,6 +33,7 @@ from ganforge.lab.snapshot import (
 )
 from ganforge.objectives import get_objective
 from tests.lab_messages import receive_until
+from tests.lab_messages import wait_for as _wait_for
 
 SMALL = dict(g_width=32, d_width=32, g_depth=2, d_depth=2, batch_size=64)
 
@@ -424,13 +425,6 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def _wait_for(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
 
 
 def test_rapid_connects_and_disconnects_release_everything(client):

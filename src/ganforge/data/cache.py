@@ -119,7 +119,7 @@ def save(key: dict, dataset: ImageDataset) -> Path | None:
 
 def remove_leftovers() -> list[Path]:
     """Remove temporary cache files whose writer was killed (never those of a live process)."""
-    # earlier versions wrote .STEM.XXXXXXXX.tmp (no pid): those go by age alone
+    # earlier versions wrote .STEM.<8 random characters>.tmp (no pid): those go by age alone
     try:
         return remove_stale_temps(cache_dir(), legacy=(".*.tmp",))
     except OSError:  # an unreadable cache folder must not stop a data load

@@ -320,7 +320,7 @@ def download_file(known: KnownFile, dest: Path, *, progress: bool = False) -> Pa
         if is_disk_full(e):
             raise DiskFullError(f"disk full while creating {dest.parent} for {known.path}; free some space") from None
         raise DataError(f"cannot create {dest.parent}: {e.strerror or e}") from None
-    # partial downloads of killed processes; earlier versions named them .NAME.XXXXXXXX.part
+    # partial downloads of killed processes; earlier versions named them .NAME.<8 random characters>.part
     remove_stale_temps(dest.parent, legacy=(f".{dest.name}.*.part",))
     errors = []
     for url in known.urls:
