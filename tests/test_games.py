@@ -165,3 +165,14 @@ def test_data_commands_know_the_translation_datasets(shared_data):
                            text=True, env=env, timeout=120)
     assert fetch.returncode != 0 and fetch.stderr.strip().endswith("there is nothing to fetch")
     assert len(fetch.stderr.strip().splitlines()) == 1
+
+
+def test_pix2pix_feature_matching_term(tmp_path):
+    """loss.fm_weight adds pix2pixHD's term; the PatchGAN's features end with its logits."""
+    trainer = Trainer(translation_config(pairs_folder(tmp_path / "p"), "pix2pix", **{"loss.fm_weight": 10.0}))
+    x = torch.rand(2, 6, 16, 16)
+    features = trainer.D.features(x)
+    # n_layers strided layers, one more of stride 1, then the logits (C64-C128-C256-C512 for 3 layers)
+    assert torch.equal(features[-1], trainer.D(x)) and len(features) == trainer.cfg.model.d_layers + 2
+    stats = trainer.step()
+    assert stats["fm"] > 0 and np.isfinite(stats["fm"])

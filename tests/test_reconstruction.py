@@ -69,3 +69,17 @@ def test_least_squares_and_nonsaturating_losses_on_logit_maps():
     assert probabilistic_d_loss(real, fake).item() == pytest.approx(
         probabilistic_d_loss(real.flatten(), fake.flatten()).item())
     assert nonsaturating_g_loss(fake).item() == pytest.approx(nonsaturating_g_loss(fake.flatten()).item())
+
+
+def test_feature_matching_is_the_mean_layer_l1_and_ignores_real_gradients():
+    from ganforge.objectives.reconstruction import feature_matching_loss
+
+    real = [torch.zeros(2, 3), torch.ones(2, 2, 2)]
+    fake = [torch.full((2, 3), 0.5, requires_grad=True), torch.full((2, 2, 2), 3.0, requires_grad=True)]
+    loss = feature_matching_loss(real, fake)
+    assert loss.item() == pytest.approx((0.5 + 2.0) / 2)  # layer means 0.5 and 2, averaged
+    loss.backward()
+    assert fake[0].grad.abs().sum() > 0
+    assert feature_matching_loss(real, [r.clone() for r in real]).item() == 0
+    with pytest.raises(ValueError, match="same, non-empty list"):
+        feature_matching_loss(real, fake[:1])

@@ -197,6 +197,7 @@ class LossConfig:
     r1_weight: float = setting(0.0, ge=0)  # R1 penalty on real data, gamma/2 * |grad D(x)|^2 (Mescheder et al. 2018)
     r1_every: int = setting(1, ge=1, cap=MAX_STEPS)  # lazy R1: every this many D updates, weighted by as many (StyleGAN2)
     gan_weight: float = setting(1.0, ge=0)  # translation games: adversarial term in G's loss (0 = no D: L1 only)
+    fm_weight: float = setting(0.0, ge=0)  # pix2pix: feature matching on D's layers (pix2pixHD: 10; 0 = off)
     l1_weight: float = setting(100.0, ge=0)  # pix2pix: weight of L1(G(x), y) beside the adversarial term (Isola et al.)
     cycle_weight: float = setting(10.0, ge=0)  # CycleGAN: weight of the two cycle-consistency L1 terms (Zhu et al.)
     identity_weight: float = setting(0.5, ge=0)  # CycleGAN: identity L1 weight, a fraction of cycle_weight (Zhu et al.)

@@ -16,7 +16,7 @@ from ganforge.games.translation import (
     Jitter, patch_critic, save_triplets, translate_batch, translation_spec, translator,
 )
 from ganforge.objectives import minimax_value
-from ganforge.objectives.reconstruction import l1_loss
+from ganforge.objectives.reconstruction import feature_matching_loss, l1_loss
 
 
 class Pix2PixGame(Game):
@@ -76,8 +76,14 @@ class Pix2PixGame(Game):
         self._pair = None
         terms = Terms()
         if self.adversarial:
-            fake_logits = tr.D(torch.cat([x, fake], 1)).float()
+            fm = tr.cfg.loss.fm_weight
+            fake_features = tr.D.features(torch.cat([x, fake], 1)) if fm > 0 else None
+            fake_logits = (fake_features[-1] if fm > 0 else tr.D(torch.cat([x, fake], 1))).float()
             terms.add("g_loss", tr.objective.g_loss(fake_logits), tr.cfg.loss.gan_weight)
+            if fm > 0:  # pix2pixHD's feature matching: D's layers on (x, G(x)) against (x, y)
+                with torch.no_grad():
+                    real_features = tr.D.features(torch.cat([x, y], 1))
+                terms.add("fm", feature_matching_loss(real_features[:-1], fake_features[:-1]), fm)
             terms.note("d_fake_g", torch.sigmoid(fake_logits.detach()).mean())
         terms.add("l1", l1_loss(fake, y), tr.cfg.loss.l1_weight)
         return terms

@@ -94,6 +94,16 @@ class PatchGANDiscriminator(nn.Module):
         """Side of the input window each logit sees (see :func:`receptive_field`)."""
         return receptive_field(self.n_layers)
 
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every hidden layer's activation (after its LeakyReLU), then the logits: what feature
+        matching compares (Wang et al. 2018, pix2pixHD sec. 3.2)."""
+        out = []
+        for layer in self.body:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                out.append(x)
+        return out + [x]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if output_size(min(x.shape[-2:]), self.n_layers) < 1:
             smallest = 3 * 2**self.n_layers  # the smallest side whose logit map is not empty

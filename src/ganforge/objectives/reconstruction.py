@@ -51,3 +51,12 @@ def cycle_loss(x: Tensor, x_reconstructed: Tensor) -> Tensor:
 def identity_loss(x: Tensor, G_of_x: Tensor) -> Tensor:
     """mean |G(x) - x| over all elements, for x already in G's output domain (CycleGAN's L_identity)."""
     return _mean_abs(G_of_x, x, "identity_loss")
+
+
+def feature_matching_loss(real_features: list[Tensor], fake_features: list[Tensor]) -> Tensor:
+    """Mean over D's layers of the mean |D_i(real) - D_i(fake)| (pix2pixHD, Wang et al. 2018, eq. 4):
+    G matches D's intermediate statistics of real images; real features are taken as constants."""
+    if len(real_features) != len(fake_features) or not real_features:
+        raise ValueError("feature matching needs the same, non-empty list of layers for real and fake")
+    terms = [(f - r.detach()).abs().mean() for r, f in zip(real_features, fake_features)]
+    return torch.stack(terms).mean()
