@@ -81,7 +81,7 @@ def evaluate_run(run_dir, metrics=None, checkpoint: str = "latest", write: bool 
     """
     from ganforge.data import is_point_data, load_dataset
     from ganforge.engine.checkpoint import list_checkpoints
-    from ganforge.engine.generator import load_generator
+    from ganforge.engine.generator import checkpoint_step, load_generator
     from ganforge.engine.rundir import read_run_config, run_checkpoint
     from ganforge.metrics.evaluate import check_metrics, evaluate_samples, reference_dataset
     from ganforge.metrics.record import append_metrics
@@ -117,7 +117,7 @@ def evaluate_run(run_dir, metrics=None, checkpoint: str = "latest", write: bool 
     for path in paths:
         G = load_generator(path, ema=ema)
         fake = G.generate(n, generator=torch.Generator().manual_seed(seed))  # (n, dim) or (n, C, H, W)
-        step = int(path.name.rsplit("-", 1)[1])
+        step = checkpoint_step(path)
         lines = evaluate_samples(fake, data, metrics, seed=seed, step=step, device=G.device,
                                  ema=ema and _has_ema(path), **kwargs)
         for line in lines:

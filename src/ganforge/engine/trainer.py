@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from ganforge.config import Config
-from ganforge.data import is_point_data, load_dataset
+from ganforge.data import load_dataset
 from ganforge.engine import loop, round, state
 from ganforge.engine.batches import make_stream
 from ganforge.engine.device import select_device
@@ -202,10 +202,6 @@ class Trainer:
             return str(self.device)
         n = torch.get_num_threads()
         return f"cpu ({n} thread{'s' if n > 1 else ''})"
-
-    @property
-    def is_points(self) -> bool:
-        return is_point_data(self.data)
 
     # ------------------------------------------------------------------ the round
     def autocast(self):

@@ -231,7 +231,7 @@ class _Snapshot:
 def _snapshots(run_dir: Path, trainer, max_checkpoints: int) -> list[_Snapshot]:
     """The last kept checkpoints (and the live trainer), loaded without the training data."""
     from ganforge.engine.checkpoint import list_checkpoints
-    from ganforge.engine.generator import Discriminator, Generator, load_networks
+    from ganforge.engine.generator import Discriminator, Generator, checkpoint_step, load_networks
     from ganforge.objectives import get_objective
 
     out = []
@@ -241,7 +241,7 @@ def _snapshots(run_dir: Path, trainer, max_checkpoints: int) -> list[_Snapshot]:
             continue  # the live trainer is that checkpoint
         cfg, spec, nets = load_networks(p)
         G = Generator(nets.get("G_ema", nets["G"]), cfg.model.z_dim, cfg.model.noise, spec, cfg.model.conditional)
-        step = int(p.name.rsplit("-", 1)[1])
+        step = checkpoint_step(p)
         out.append(_Snapshot(step, G, Discriminator(nets["D"], cfg.model.pack), get_objective(cfg.loss.name).family))
     if trainer is not None:
         out.append(_Snapshot(trainer.step_count, trainer.generator(), trainer.discriminator(), trainer.objective.family))
