@@ -249,7 +249,7 @@ def test_cli_verify_reports_mismatch(tmp_path, capsys):
 
 
 def test_cli_user_errors(tmp_path, no_network):
-    with pytest.raises(DataError, match="unknown image dataset 'svhn'"):
+    with pytest.raises(DataError, match="unknown dataset 'svhn'"):
         _cli(["data", "fetch", "svhn"])
     with pytest.raises(DataError, match="nothing to fetch"):
         _cli(["data", "fetch", "folder"])

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ganforge.data import digits, sources
-from ganforge.data import TRANSLATION_DATASETS, paired
+from ganforge.data import TABULAR_DATASETS, TRANSLATION_DATASETS, paired
 from ganforge.data.images import IMAGE_DATASETS, SPLITS
 from ganforge.errors import DataError, unknown_name
 
@@ -20,7 +20,7 @@ _BUILT_IN = {
 def add_parser(subparsers) -> None:
     """Add ``ganforge data {list,fetch,verify}``."""
     parser = subparsers.add_parser(
-        "data", help="list, download and verify image datasets",
+        "data", help="list, download and verify the named datasets (images, tables)",
         description="Named image datasets are looked up in --data-dir, then $GANFORGE_DATA, then "
                     "the user cache ($GANFORGE_CACHE/data or ~/.cache/ganforge/data).",
     )
@@ -32,19 +32,19 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run_list)
 
     p = sub.add_parser("fetch", help="download a dataset from its canonical source and verify it")
-    p.add_argument("name", help=f"one of: {', '.join([*IMAGE_DATASETS, *TRANSLATION_DATASETS])}")
+    p.add_argument("name", help=f"one of: {', '.join([*IMAGE_DATASETS, *TRANSLATION_DATASETS, *TABULAR_DATASETS])}")
     p.add_argument("--data-dir", help="download into this data dir (default: the user cache)")
     p.set_defaults(func=run_fetch)
 
     p = sub.add_parser("verify", help="check a dataset's files against their published checksums")
-    p.add_argument("name", help=f"one of: {', '.join([*IMAGE_DATASETS, *TRANSLATION_DATASETS])}")
+    p.add_argument("name", help=f"one of: {', '.join([*IMAGE_DATASETS, *TRANSLATION_DATASETS, *TABULAR_DATASETS])}")
     p.add_argument("--data-dir", help="look here first")
     p.set_defaults(func=run_verify)
 
 
 def _check_name(name: str) -> None:
-    if name not in IMAGE_DATASETS and name not in TRANSLATION_DATASETS:
-        raise DataError(str(unknown_name("image dataset", name, {**IMAGE_DATASETS, **TRANSLATION_DATASETS})))
+    if name not in IMAGE_DATASETS and name not in TRANSLATION_DATASETS and name not in TABULAR_DATASETS:
+        raise DataError(str(unknown_name("dataset", name, {**IMAGE_DATASETS, **TRANSLATION_DATASETS, **TABULAR_DATASETS})))
 
 
 def _where_translation(name: str, data_dir) -> str:
@@ -77,13 +77,16 @@ def run_list(args: argparse.Namespace) -> int:
     """Print every image dataset with its description and where it was found."""
     order = ", ".join(f"{root} ({where})" for root, where in sources.search_dirs(args.data_dir))
     print(f"lookup order: {order}")
-    width = max(map(len, {**IMAGE_DATASETS, **TRANSLATION_DATASETS}))
+    width = max(map(len, {**IMAGE_DATASETS, **TRANSLATION_DATASETS, **TABULAR_DATASETS}))
     for name, description in IMAGE_DATASETS.items():
         print(f"{name:<{width}}  {description}")
         print(f"{'':<{width}}  found: {_where(name, args.data_dir)}")
     for name, description in TRANSLATION_DATASETS.items():
         print(f"{name:<{width}}  {description}")
         print(f"{'':<{width}}  found: {_where_translation(name, args.data_dir)}")
+    for name, description in TABULAR_DATASETS.items():
+        print(f"{name:<{width}}  {description}")
+        print(f"{'':<{width}}  found: {_where(name, args.data_dir)}")
     return 0
 
 

@@ -16,6 +16,11 @@ TRANSLATION_DATASETS = {
     "unpaired": "your unpaired images in data.path: A/ and B/ (or trainA/, trainB/) folders, any names and counts",
 }
 
+# tables (a DataFrame each, not training data of the image engine): see ganforge.tabular
+TABULAR_DATASETS = {
+    "adult": "UCI Adult census income, 32,561 train / 16,281 test rows, 14 columns + income (CTGAN, SDGym)",
+}
+
 
 def dataset_names() -> dict[str, str]:
     """Every dataset name with its one-line description."""

@@ -86,6 +86,7 @@ _FASHION_MIRRORS = (
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
 )
 _CIFAR_BASE = "https://www.cs.toronto.edu/~kriz/"
+_ADULT_BASE = "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/"
 
 # The four IDX files of MNIST and Fashion-MNIST: (file name, split, MD5 as published, sha256).
 _MNIST_FILES = (
@@ -149,6 +150,19 @@ SOURCES: dict[str, DatasetSource] = {
                    "cifar10-jpeg.tar.gz (lossy JPEG copy)", lossy=True),
         ),
         "https://www.cs.toronto.edu/~kriz/cifar.html",
+    ),
+    # UCI Adult (a table, read by ganforge.tabular.adult): the two canonical files of the UCI repository.
+    "adult": DatasetSource(
+        "adult",
+        (Layout("adult-csv", (
+            KnownFile("adult/adult.data", "5d7c39d7b8804f071cdd1f2a7c460872",
+                      "5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d",
+                      (_ADULT_BASE + "adult.data",), "train"),
+            KnownFile("adult/adult.test", "35238206dfdf7f1fe215bbb874adecdc",
+                      "a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05",
+                      (_ADULT_BASE + "adult.test",), "test"),
+        ), "adult/adult.data and adult/adult.test (UCI CSV files)"),),
+        "https://archive.ics.uci.edu/dataset/2/adult",
     ),
 }
 
