@@ -68,6 +68,48 @@ def test_rank_deficient_features_match_scipy(n, d, r):
     assert got == pytest.approx(scipy_fd_on_support(a, b), rel=1e-6)
 
 
+def _fid_high_precision(a, b, digits: int = 30) -> float:
+    """FID of feature sets a (n, d), b (m, d) in mpmath at ``digits`` decimal digits: centred sums,
+    the cross-product's singular values (the trace term), no float64 anywhere after the input."""
+    import mpmath
+
+    mpmath.mp.dps = digits
+    (n, d), m = a.shape, b.shape[0]
+
+    def centred(x, rows):
+        mu = [mpmath.fsum(mpmath.mpf(float(x[i, j])) for i in range(rows)) / rows for j in range(d)]
+        return mpmath.matrix([[mpmath.mpf(float(x[i, j])) - mu[j] for j in range(d)] for i in range(rows)]), mu
+
+    xc, mx = centred(a, n)
+    yc, my = centred(b, m)
+    nuclear = mpmath.fsum(mpmath.svd_r(xc * yc.T, compute_uv=False))
+    trace_x = mpmath.fsum(xc[i, j] ** 2 for i in range(n) for j in range(d)) / (n - 1)
+    trace_y = mpmath.fsum(yc[i, j] ** 2 for i in range(m) for j in range(d)) / (m - 1)
+    mean_term = mpmath.fsum((mx[j] - my[j]) ** 2 for j in range(d))
+    return float(mean_term + trace_x + trace_y - 2 * nuclear / mpmath.sqrt((n - 1) * (m - 1)))
+
+
+def test_fewer_samples_than_dimensions_is_exact():
+    # features with a spectrum over 7 decades, fewer samples than dimensions: the eigen route
+    # (clipping d - n near-zero eigenvalues) is about 4e-7 off; the cross-product route is exact
+    rng = np.random.default_rng(5)
+    n, m, d = 40, 40, 96
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    spectrum = np.logspace(0, -7, d)
+    a = (rng.normal(size=(n, d)) * spectrum) @ q.T
+    b = (1.2 * rng.normal(size=(m, d)) * spectrum) @ q.T + 0.01
+    exact = _fid_high_precision(a, b)
+    assert fid_from_features(torch.from_numpy(a), torch.from_numpy(b)) == pytest.approx(exact, rel=1e-12)
+    mu1, s1 = gaussian_stats(a)
+    mu2, s2 = gaussian_stats(b)
+    assert abs(frechet_distance(mu1, s1, mu2, s2) / exact - 1) > 1e-8  # what the exact route fixes
+
+
+def test_identical_sets_with_fewer_samples_than_dimensions_give_zero():
+    a = np.random.default_rng(6).normal(size=(50, 300))
+    assert fid_from_features(a, a.copy()) == pytest.approx(0.0, abs=1e-10)
+
+
 def test_exactly_singular_commuting_covariances_closed_form():
     rng = np.random.default_rng(3)
     d, r = 256, 30
@@ -129,6 +171,31 @@ def test_prdc_small_example_by_hand():
     assert r.coverage == pytest.approx(2 / 4)
     # fake radii (k=1): 0.5 -> 29.5 (to 30), 30 -> 1, 31 -> 1; the ball of 0.5 holds 0, 1, 2, 10
     assert r.recall == pytest.approx(1.0)
+
+
+def test_kid_of_whole_sets_reports_no_spread():
+    g = torch.Generator().manual_seed(2)
+    real, fake = torch.randn(200, 16, generator=g), torch.randn(200, 16, generator=g) + 0.3
+    whole = kernel_inception_distance(real, fake, n_subsets=100, subset_size=1000)
+    assert whole.std is None and whole.n_subsets == 1 and whole.subset_size == 200
+    assert whole.mean == pytest.approx(polynomial_mmd2(real, fake), rel=1e-12)
+    # a larger fake set: subsets differ, so there is a spread
+    more = kernel_inception_distance(real, torch.randn(400, 16, generator=g) + 0.3, n_subsets=20, subset_size=1000)
+    assert more.n_subsets == 20 and more.std > 1e-6
+
+
+def test_prdc_balls_are_open_so_duplicates_give_density_one():
+    real = torch.randn(300, 4, generator=torch.Generator().manual_seed(1))
+    r = prdc(real, real.clone(), k_pr=3, k_dc=5)
+    assert (r.precision, r.recall, r.coverage) == (1.0, 1.0, 1.0)
+    assert r.density == pytest.approx(1.0, abs=1e-12)  # a closed ball would count 6 of 5: 1.2
+
+
+def test_prdc_sample_on_a_ball_edge_is_outside():
+    real = torch.tensor([[0.0], [2.0], [50.0], [51.0]])  # k = 1 radii 2, 2, 1, 1
+    fake = torch.tensor([[4.0], [100.0]])  # 4 is exactly on the edge of the ball of 2; 100 in none
+    r = prdc(real, fake, k_pr=1, k_dc=1)
+    assert r.precision == 0.0 and r.density == 0.0 and r.coverage == 0.0
 
 
 def test_classifier_score():

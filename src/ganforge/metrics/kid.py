@@ -16,7 +16,7 @@ import torch
 @dataclass
 class KID:
     mean: float  # mean unbiased MMD^2 over the subsets
-    std: float  # standard deviation over the subsets
+    std: float | None  # standard deviation over the subsets; None when every subset is both whole sets
     n_subsets: int
     subset_size: int
 
@@ -47,12 +47,16 @@ def kernel_inception_distance(
     """KID between feature sets (n, d) and (m, d): mean and std of MMD^2 over random subsets.
 
     The subset size is capped by the smaller set; subsets are drawn without replacement within a
-    subset, with a seeded generator so the number is reproducible.
+    subset, with a seeded generator so the number is reproducible. When neither set is larger than
+    the subset size, every subset would be both whole sets: KID is computed once and reported with
+    no spread (``std`` None, ``n_subsets`` 1) rather than a standard deviation of round-off.
     """
     real, fake = real_features.detach().cpu(), fake_features.detach().cpu()
     size = min(subset_size, real.shape[0], fake.shape[0])
     if size < 2:
         raise ValueError("KID needs at least 2 samples in each set")
+    if size == real.shape[0] and size == fake.shape[0]:
+        return KID(mean=polynomial_mmd2(real, fake), std=None, n_subsets=1, subset_size=size)
     g = torch.Generator().manual_seed(seed)
     values = []
     for _ in range(n_subsets):

@@ -10,7 +10,10 @@ ball whose radius is the distance to its k-th nearest neighbour in the same set.
 * coverage: fraction of reals whose ball contains at least one fake: like recall, but built on the
   real manifold only, so robust to fake outliers.
 
-Kynkäänniemi et al. use k = 3; Naeem et al. recommend k = 5 for density and coverage.
+Kynkäänniemi et al. use k = 3; Naeem et al. recommend k = 5 for density and coverage. A ball is
+open (distance < radius), as in the authors' code: a sample on a ball's edge is outside, so a
+fake set equal to the real set has density exactly 1 (each real ball holds its centre and its
+k - 1 nearer neighbours; a closed ball would also hold the k-th and give (k + 1) / k).
 """
 
 from __future__ import annotations
@@ -69,11 +72,11 @@ def prdc(real_features: torch.Tensor, fake_features: torch.Tensor, k_pr: int = 3
     chunk = min(chunk, rows_per_chunk(m))
     for i in range(0, n, chunk):
         d = torch.cdist(real[i : i + chunk], fake)  # (c, m)
-        fake_in_real |= (d <= r_real_pr[i : i + chunk, None]).any(dim=0)
-        in_dc = d <= r_real_dc[i : i + chunk, None]  # (c, m)
+        fake_in_real |= (d < r_real_pr[i : i + chunk, None]).any(dim=0)
+        in_dc = d < r_real_dc[i : i + chunk, None]  # (c, m)
         density_count += in_dc.sum(dim=0)
         real_covered.append(in_dc.any(dim=1))
-        real_in_fake.append((d <= r_fake_pr[None, :]).any(dim=1))
+        real_in_fake.append((d < r_fake_pr[None, :]).any(dim=1))
     return PRDC(
         precision=float(fake_in_real.double().mean()),
         recall=float(torch.cat(real_in_fake).double().mean()),
