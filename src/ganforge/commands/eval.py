@@ -31,7 +31,8 @@ def add_parser(sub) -> None:
     p.add_argument("--n-real", type=int, default=None, help="real samples for the reference (default: as -n)")
     p.add_argument("--features", default="",
                    help="feature extractors for fid/kid/prdc on images: inception, mnist or both "
-                        "comma-separated (default: mnist for 28x28 digits, inception otherwise)")
+                        "comma-separated (default: mnist for 28x28 digits, inception otherwise); c2st runs "
+                        "on pixels and, when this is given, on each extractor named (c2st_mnist, ...)")
     p.add_argument("--inception", metavar="PATH", default=None,
                    help="Inception TorchScript file (default: $GANFORGE_DATA/inception, the cache, else download)")
     p.add_argument("--no-download", action="store_true", help="never download the Inception weights")

@@ -33,17 +33,20 @@ METRICS: dict[str, str] = {
     "prdc": "precision/recall (Kynkäänniemi et al. 2019) and density/coverage (Naeem et al. 2020)",
     "classifier": "MNIST classifier's class histogram, its entropy and the confident fraction",
     "stacked": "Stacked MNIST modes captured (of 1000) and KL to uniform (Metz et al. 2017)",
+    "c2st": "classifier two-sample test: a fresh classifier's held-out accuracy on real vs generated, with a "
+            "Wilson interval and a p-value against 1/2 (Lopez-Paz & Oquab 2017); on pixels, and on each "
+            "--features extractor named",
 }
-POINT_METRICS = ("modes", "js", "fid", "kid", "prdc")
-IMAGE_METRICS = ("fid", "kid", "prdc", "classifier", "stacked")
+POINT_METRICS = ("modes", "js", "fid", "kid", "prdc", "c2st")
+IMAGE_METRICS = ("fid", "kid", "prdc", "classifier", "stacked", "c2st")
 
 
 def default_metrics(data) -> list[str]:
     """The metrics that make sense for ``data`` (a point distribution or an ImageDataset)."""
     if is_point_data(data):
         out = ["modes"] if getattr(data, "centers", None) is not None else []
-        return out + (["js"] if data.dim <= 3 else []) + ["prdc"]
-    out = ["fid", "kid", "prdc"]
+        return out + (["js"] if data.dim <= 3 else []) + ["prdc", "c2st"]
+    out = ["fid", "kid", "prdc", "c2st"]
     name = getattr(data, "name", "")
     if name == "mnist" and tuple(data.shape) == (1, 28, 28):
         out.append("classifier")
@@ -185,7 +188,24 @@ def _evaluate_points(data, names, fake, n_real, seed, step, base) -> list[dict]:
         p["n_fake"] = m
         lines.append(metric_line(step, "js", js, {}, p))
     lines += _feature_metrics(names, real, fake, prov(), step)
+    if "c2st" in names:
+        lines.append(c2st_line(step, real, fake, "raw", seed, prov))
     return lines
+
+
+def c2st_line(step, real, fake, featurizer: str, seed: int, prov, suffix: str = "", **kwargs) -> dict:
+    """The ``c2st`` line of real against generated samples: the held-out accuracy as the value, the
+    interval, p-value and sample counts in ``values``, the classifier and features in the provenance.
+
+    ``prov(features=..., n_r=...)`` builds the provenance of the caller's other lines; the C2ST
+    uses as many samples of each set as the smaller one has (at most :data:`MAX_PER_SIDE`).
+    """
+    from ganforge.metrics.c2st import c2st_samples
+
+    result, feat = c2st_samples(real, fake, featurizer, seed=seed, **kwargs)
+    p = prov(features=feat["features"], n_r=real.shape[0])
+    p.update(feat, classifier=result.classifier, test_split="half of each set held out")
+    return metric_line(step, "c2st" + suffix, result.accuracy, result.to_dict(), p)
 
 
 def _feature_metrics(names, real_f, fake_f, prov, step, suffix="") -> list[dict]:
@@ -219,6 +239,18 @@ def _evaluate_images(data, names, fake, n_real, seed, step, base, features, ince
                               reference_sha256=data.source_hash or None, seed=seed, **ext.provenance(), **base)
             suffix = "" if fname == "inception" else f"_{fname}"
             lines += _feature_metrics(names, real_f, fake_f, prov, step, suffix)
+    if "c2st" in names:
+        real = real_images(data, n_real, seed)
+
+        def c2st_prov(features, n_r):
+            return provenance(n_fake=fake.shape[0], n_real=n_r, features=features, features_sha256=None,
+                              reference=reference, reference_sha256=data.source_hash or None, resize="none",
+                              seed=seed, **base)
+
+        lines.append(c2st_line(step, real, fake, "raw", seed, c2st_prov))
+        for fname in ([features] if isinstance(features, str) else features or []):  # only those named
+            lines.append(c2st_line(step, real, fake, fname, seed, c2st_prov, suffix=f"_{fname}", device=device,
+                                   inception_path=inception_path, download=download))
     if "classifier" in names or "stacked" in names:
         clf_prov = provenance(n_fake=fake.shape[0], n_real=min(n_real, len(data)), features="mnist-classifier",
                               features_sha256=file_sha256(WEIGHTS_PATH), reference=reference,
