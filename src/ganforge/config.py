@@ -162,11 +162,17 @@ class DataConfig:
     clusters: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = the dataset's own labels")
     direction: str = setting("AtoB", choices=("AtoB", "BtoA"))  # translation data: "AtoB" translates A into B
     jitter: bool = True  # translation games: pix2pix's random jitter (resize up, random crop) and mirroring
+    scale: int = setting(4, choices=(2, 4, 8))  # super-resolution: upscaling factor (LR side = data.resolution / scale)
+    degradation: str = one_of("bicubic", "ganforge.data.degrade:DEGRADATIONS", "degradation")  # SR: how LR inputs are made
+    blur_max: float = setting(2.0, ge=0.2)  # SR "blur-noise": Gaussian blur sigma drawn in [0.2, this] HR pixels
+    noise_max: float = setting(10.0, ge=1)  # SR "blur-noise": noise std drawn in [1, this] 8-bit levels
+    mask: str = one_of("center", "ganforge.data.masks:MASK_KINDS", "mask kind")  # inpaint game: hole shape (center, lower-half, rectangles, free-form)
+    mask_size: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = half the image side")  # inpaint game: side of the center hole
 
 
 @dataclass
 class ModelConfig:
-    game: str = one_of("gan", _GAMES, "game")  # what is trained: "gan" (G(z, y) against D), "pix2pix", "cyclegan"
+    game: str = one_of("gan", _GAMES, "game")  # what is trained: "gan" (G(z, y) against D), "pix2pix", "cyclegan", "inpaint"
     arch: str = one_of("mlp", _ARCHITECTURES, "architecture")  # "mlp" (points), "dcgan" or "resnet" (images)
     z_dim: int = setting(2, ge=1, cap=MAX_Z_DIM)  # latent dimension
     noise: str = one_of("gaussian", _NOISES, "noise")  # latent distribution: "gaussian" (N(0, I)) or "uniform" (U[-1, 1])
@@ -187,6 +193,7 @@ class ModelConfig:
     dropout: bool = True  # pix2pix U-Net: dropout 0.5 as the noise source, in training and at test time (Isola et al.)
     g_blocks: int = setting(0, ge=0, cap=MAX_DEPTH, note="0 = 6 below 256 px, else 9")  # ResNet translator: blocks
     d_layers: int = setting(3, ge=1, le=8)  # PatchGAN D: strided layers (3 = the 70x70 PatchGAN)
+    init_from: str | None = None  # run or checkpoint whose G weights start this run (SRGAN from its PSNR run)
 
 
 @dataclass
@@ -201,6 +208,11 @@ class LossConfig:
     l1_weight: float = setting(100.0, ge=0)  # pix2pix: weight of L1(G(x), y) beside the adversarial term (Isola et al.)
     cycle_weight: float = setting(10.0, ge=0)  # CycleGAN: weight of the two cycle-consistency L1 terms (Zhu et al.)
     identity_weight: float = setting(0.5, ge=0)  # CycleGAN: identity L1 weight, a fraction of cycle_weight (Zhu et al.)
+    content_pixel: str = setting("l1", choices=("l1", "l2"))  # super-resolution: pixel loss, L1 or L2 (MSE)
+    content_weight: float = setting(1.0, ge=0)  # super-resolution: weight of the pixel loss
+    content_net: str | None = None  # SR: TorchScript feature network file for a perceptual loss (none = off)
+    content_net_weight: float = setting(1.0, ge=0)  # SR: weight of the perceptual loss (with content_net)
+    content_net_size: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = as is")  # SR: resize for content_net
     clip: float = setting(0.01, gt=0)  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
 
 
@@ -269,6 +281,11 @@ def _clusters_need_conditional(cfg: "Config") -> str | None:
 
 def _arch_fits_game(cfg: "Config") -> str | None:
     game, arch = cfg.model.game, cfg.model.arch
+    if game == "super-resolution" or arch == "srresnet":  # the SR generator and its game go together
+        if (game, arch) != ("super-resolution", "srresnet"):
+            return f"model.game 'super-resolution' goes with model.arch 'srresnet' only; got {game!r} with {arch!r}"
+        return None if cfg.model.pack == 1 and not cfg.model.conditional else \
+            "model.game 'super-resolution' takes no model.conditional or model.pack (its input image is the condition)"
     translators = ("unet", "resnet")
     if game == "gan" and arch == "unet":
         return "model.arch 'unet' is a translator: use it with model.game pix2pix or cyclegan"

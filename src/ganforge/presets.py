@@ -55,6 +55,19 @@ _PIX2PIX_CPU = {**_PIX2PIX, "data.resolution": 128, "model.g_channels": 32, "mod
 # instance norm, least squares, lambda 10 (5 here: ganforge's least-squares G loss carries the 1/2 of
 # Mao et al., see games/cyclegan.py), identity 0.5, pools of 50 fakes, batch 1, Adam(2e-4, 0.5),
 # 100 epochs constant then 100 decaying; facades' two halves shuffled independently (unpaired)
+# inpainting (Iizuka et al. 2017; Context Encoders, Pathak et al. 2016): a U-Net completes the hole
+# from the masked image and the mask; a PatchGAN (local) and a DCGAN critic (global) judge the
+# completion; G's L1 inside the hole weighs 100, the adversarial terms 1, as pix2pix's lambda_L1;
+# no dropout (a completion should not change from call to call); EMA of G
+_INPAINT_MNIST = {
+    "model.game": "inpaint", "model.arch": "unet", "data.name": "mnist", "data.mask": "lower-half",
+    "model.g_channels": 32, "model.d_channels": 32, "model.d_layers": 2, "model.norm": "batch",
+    "model.dropout": False, "model.spectral_norm": True, "loss.name": "nonsaturating", "loss.l1_weight": 100.0,
+    "optim.lr_g": 2e-4, "optim.lr_d": 2e-4, "optim.beta1": 0.5, "optim.ema": 0.999, "train.batch_size": 64,
+    "train.steps": 1500, "train.log_every": 20, "train.sample_every": 500, "train.checkpoint_every": 500,
+}  # 1500 rounds: about 7 minutes on one shared core of the development CPU (docs/benchmarks.md)
+_INPAINT_CIFAR = {**_INPAINT_MNIST, "data.name": "cifar10", "data.mask": "center", "data.mask_size": 16,
+                  "train.steps": 2000}
 _CYCLEGAN = {
     "model.game": "cyclegan", "model.arch": "resnet", "data.name": "facades", "data.direction": "AtoB",
     "data.resolution": 256, "model.g_channels": 64, "model.d_channels": 64, "model.norm": "instance",
@@ -163,6 +176,23 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "facades-cyclegan-paper": (
         "CycleGAN's published recipe on unpaired facades: 256 px, 64 filters, 9 blocks, 200 epochs; a GPU job",
         _CYCLEGAN,
+    ),
+    "inpaint-mnist": (
+        "MNIST with the lower half hidden: U-Net G(masked, mask), PatchGAN + global D on the completion, "
+        "hole L1 + adversarial; CPU size",
+        _INPAINT_MNIST,
+    ),
+    "inpaint-mnist-l1": (
+        "the inpaint-mnist U-Net trained on the hole L1 alone (no D): the baseline the adversarial term must beat",
+        {**_INPAINT_MNIST, "loss.gan_weight": 0.0},
+    ),
+    "inpaint-cifar10": (
+        "CIFAR-10 32x32 with the centre 16x16 hidden: U-Net G, PatchGAN + global D, hole L1 + adversarial; CPU size",
+        _INPAINT_CIFAR,
+    ),
+    "inpaint-cifar10-l1": (
+        "the inpaint-cifar10 U-Net trained on the hole L1 alone (no D): the baseline for FID and PSNR",
+        {**_INPAINT_CIFAR, "loss.gan_weight": 0.0},
     ),
     "fashion-wgan-gp": (
         "Fashion-MNIST 28x28, DCGAN critic trained as WGAN-GP (5 critic steps, lambda 10)",

@@ -21,6 +21,8 @@ GAMES = {
     "gan": "G(z, y) against D(x, y): unconditional or class-conditional GANs (points and images)",
     "pix2pix": "paired image-to-image translation: U-Net G(x), PatchGAN D(x, y), adversarial + L1 (Isola et al.)",
     "cyclegan": "unpaired translation both ways: two ResNet G, two PatchGAN D, cycle and identity terms (Zhu et al.)",
+    "super-resolution": "SR: SRResNet G(LR), PSNR pre-training (no D) or SRGAN with a PatchGAN D (Ledig et al.)",
+    "inpaint": "inpainting: U-Net G(masked image, mask), PatchGAN and global D on the completed image, hole L1 + adversarial",
 }
 
 
@@ -39,4 +41,12 @@ def make_game(cfg, data=None):
         from ganforge.games.cyclegan import CycleGANGame
 
         return CycleGANGame(cfg, data)
+    if name == "inpaint":
+        from ganforge.games.inpaint import InpaintGame
+
+        return InpaintGame(cfg, data)
+    if name == "super-resolution":
+        from ganforge.games.super_resolution import SuperResolutionGame
+
+        return SuperResolutionGame(cfg, data)
     raise unknown_name("game", name, GAMES)
