@@ -58,6 +58,25 @@ ALERTS: dict[str, tuple[str, str, str]] = {
         "Try PacGAN packing (model.pack = 2-4, Lin et al. 2018), minibatch diversity, a lower "
         "optim.lr_g, the WGAN-GP loss, or EMA of G; restarting from an earlier checkpoint can help.",
     ),
+    # Computed at each sample check of a training run (MonitorCallback.check: every
+    # train.sample_every rounds once the first fifth of the run is over, and at the end) and every
+    # 250 rounds in the lab: a fresh classifier (C2ST) is trained on the check's real and generated
+    # batches (an MLP on up to 2,500 points or 500 images a side, about 0.2-0.5 s on one core;
+    # k nearest neighbours in the lab, milliseconds) and compared with the game's D over the last
+    # window of rounds.
+    "matched-discriminator": (
+        "warning",
+        "D is matched to G, not beaten by it: the game's D reads equilibrium ({reading}, distance "
+        "{distance:.3f}), yet a fresh classifier trained on real against generated samples tells them "
+        "apart {accuracy:.1%} of the time (95% interval {ci_low:.1%} to {ci_high:.1%}, p = {p_value:.2g}, "
+        "{n_test} held-out samples; chance is 50%). D answers about 1/2 because it cannot keep up with "
+        "this G, not because G's samples match the data (classifier two-sample test, Lopez-Paz & "
+        "Oquab 2017).",
+        "Give D more capacity (model.d_width / model.d_depth for MLPs, model.d_channels for images) or "
+        "more updates per round (train.d_steps), try another learning-rate ratio (raise optim.lr_d or "
+        "lower optim.lr_g, TTUR), or train longer; trust the fresh classifier and the metrics, not "
+        "D's outputs, to judge the samples.",
+    ),
     "modes-missing": (
         "info",
         "G misses a few modes: {evidence}.",

@@ -25,6 +25,14 @@ from ganforge.metrics.modes import mode_coverage
 from ganforge.objectives import EQUILIBRIUM_VALUE
 
 LOG4 = -EQUILIBRIUM_VALUE  # log 4: V(D, G) at equilibrium is -LOG4
+# "the game's D reads equilibrium": the window's equilibrium distance below this (minimax: D(x) and
+# D(G(z)) within about 0.15 of 1/2 with V near -log 4; hinge and least squares: D's accuracy
+# within 40-60 %)
+MATCHED_D_DISTANCE = {"minimax": 0.15, "hinge": 0.2, "least-squares": 0.2}
+# "a fresh classifier separates real from fake well": p < C2ST_ALPHA and the interval's lower end
+# at or above C2ST_AT_LEAST (so a significant but slight edge, e.g. 53 %, does not count)
+C2ST_AT_LEAST = 0.6
+C2ST_ALPHA = 1e-3
 SEVERITIES = ("info", "warning", "error")
 FAMILIES = ("minimax", "wasserstein", "hinge", "least-squares")
 # stats that must stay finite; NaN anywhere (value included) is divergence
@@ -160,6 +168,7 @@ class Monitor:
         self.check_every = max(1, int(check_every))
         self.alerts: list[Alert] = []  # every alert emitted so far
         self.last_sample_check: dict = {}  # numbers of the latest check_samples call
+        self.last_c2st: dict = {}  # the latest check_equilibrium: both readings, side by side
         self._last_fired: dict[str, int] = {}
         self._rounds = 0
         self._g_grad_peak = 0.0
@@ -248,7 +257,8 @@ class Monitor:
             dr, df, v = _mean(_series(w, "d_real")), _mean(_series(w, "d_fake")), _mean(_series(w, "value"))
             if dr - df >= 0.1:
                 self._d_has_separated = True
-            if dist < 0.1 and self._d_has_separated:
+            # a fresh classifier that still tells real from fake overrules D's reading (check_equilibrium)
+            if dist < 0.1 and self._d_has_separated and not self.last_c2st.get("separates"):
                 out.append(make_alert("equilibrium", step, d_real=dr, d_fake=df, value=v, distance=dist))
         acc = _series(w, "d_acc")
         recent_g = _mean(_series(w, "g_grad_norm"))
@@ -305,6 +315,37 @@ class Monitor:
                 return [make_alert("oscillation", step, signal=key, autocorr=half, lag=lag, period=2 * lag,
                                    growth=growth, half=n)]
         return []
+
+    # ---------------------------------------------------------------- a fresh classifier's reading
+
+    def check_equilibrium(self, result, step: int | None = None) -> list[Alert]:
+        """Compare the game's D with a fresh classifier's verdict ``result`` (a
+        :class:`ganforge.metrics.c2st.C2ST` on real against generated samples of this round).
+
+        Fires ``matched-discriminator`` when D reads equilibrium over the window (its equilibrium
+        distance below :data:`MATCHED_D_DISTANCE`) while the fresh classifier separates the samples
+        (p < :data:`C2ST_ALPHA`, interval at or above :data:`C2ST_AT_LEAST`). A Wasserstein critic
+        has no "1/2" to read, so only the numbers are kept for it. Returns the new alerts.
+        """
+        step = int(step if step is not None else self._rounds)
+        w = list(self.window)
+        dist = self.equilibrium_distance(w) if w else float("nan")
+        separates = result.separates(C2ST_AT_LEAST, C2ST_ALPHA)
+        self.last_c2st = {"step": step, "accuracy": result.accuracy, "ci_low": result.ci_low,
+                          "ci_high": result.ci_high, "p_value": result.p_value, "n_test": result.n_test,
+                          "classifier": result.classifier, "d_distance": dist, "separates": separates}
+        limit = MATCHED_D_DISTANCE.get(self.family)
+        full = len(w) == self.window.maxlen
+        if limit is None or not full or not separates or not dist < limit:
+            return []
+        if self.family == "minimax":
+            dr, df = _mean(_series(w, "d_real")), _mean(_series(w, "d_fake"))
+            reading = f"mean D(x) = {dr:.2f} and D(G(z)) = {df:.2f} over the last {len(w)} rounds"
+        else:
+            reading = f"D classifies {_mean(_series(w, 'd_acc')):.0%} of samples correctly over the last {len(w)} rounds"
+        return self._emit([make_alert("matched-discriminator", step, reading=reading, distance=dist,
+                                      accuracy=result.accuracy, ci_low=result.ci_low, ci_high=result.ci_high,
+                                      p_value=result.p_value, n_test=result.n_test)])
 
     # ---------------------------------------------------------------- samples
 

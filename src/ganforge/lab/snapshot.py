@@ -77,6 +77,7 @@ class View:
     real: torch.Tensor  # (N_SHOW, dim) fixed real points
     z: torch.Tensor  # (N_SHOW, z_dim) fixed latent batch for the fakes on screen
     z_metrics: torch.Tensor  # (N_METRICS, z_dim) fixed latent batch for modes, HQ% and JS
+    real_metrics: torch.Tensor  # (N_METRICS, dim) fixed real points for the three accuracies (D, D*, C2ST)
     mesh_z: torch.Tensor  # (rows * cols, z_dim) latent mesh vertices
     mesh_shape: tuple[int, int]  # (rows, cols); rows == 1 for a 1D latent
     log_p_data: torch.Tensor  # (len(grid),) log density of the data on the grid (exact or KDE)
@@ -115,10 +116,12 @@ def make_view(dist, z_dim: int, noise: str, sample_z, seed: int = 0, key: str | 
     real = dist.sample(N_SHOW, gen)  # (N, dim)
     z = sample_z(N_SHOW, gen)  # (N, z_dim)
     z_metrics = sample_z(N_METRICS, gen)  # (N_METRICS, z_dim)
+    real_metrics = dist.sample(N_METRICS, gen)  # (N_METRICS, dim)
     mesh_z, mesh_shape = _latent_mesh(z_dim, noise, dist.dim)
     exact = dist.log_prob(grid[:2]) is not None
     return View(
-        dim=dist.dim, z_dim=z_dim, lo=lo, hi=hi, grid=grid, real=real, z=z, z_metrics=z_metrics, mesh_z=mesh_z,
+        dim=dist.dim, z_dim=z_dim, lo=lo, hi=hi, grid=grid, real=real, z=z, z_metrics=z_metrics,
+        real_metrics=real_metrics, mesh_z=mesh_z,
         mesh_shape=mesh_shape, log_p_data=log_p_data, bandwidth=bandwidth,
         centers=dist.centers, std=dist.std, log_prob=dist.log_prob if exact else None,
     )
@@ -309,7 +312,8 @@ def _curves_1d(view: View, fake: torch.Tensor, d_grid: torch.Tensor) -> dict:
 
 
 def sample_metrics(nets: Nets, view: View) -> dict:
-    """Slower numbers, computed a few times a second: modes captured, HQ%, Jensen-Shannon estimate."""
+    """Slower numbers, computed about once a second: modes captured, HQ%, Jensen-Shannon estimate,
+    and who can tell real from fake (:func:`accuracies`)."""
     fake = nets.generate(view.z_metrics)  # (n, dim)
     out: dict = {}
     if view.centers is not None and view.std is not None:
@@ -317,4 +321,41 @@ def sample_metrics(nets: Nets, view: View) -> dict:
         out.update(modes=cov.modes_captured, n_modes=cov.n_modes, hq=cov.hq_fraction)
     real = view.real
     out["js"] = js_divergence(real, fake[: real.shape[0]], view.log_prob, bandwidth=view.bandwidth)
+    out.update(accuracies(nets, view, fake))
     return out
+
+
+def accuracies(nets: Nets, view: View, fake: torch.Tensor) -> dict:
+    """Three readings of "can real be told from fake?" on the view's fixed real points and ``fake``
+    (n, dim), each an accuracy on held-out points, half real and half fake (50% = cannot tell):
+
+    * ``acc_d``: the game's own D, thresholded where its answer flips (probability 1/2, or score 0
+      for hinge); None for a Wasserstein critic, whose offset is free;
+    * ``acc_dstar``: the optimal D* = p_data / (p_data + p_g) against this G (Goodfellow et al.
+      2014, Prop. 1), p_g by a KDE of the other half of the fakes: the best any D could do;
+    * ``c2st``: a fresh k-NN classifier trained on one seeded half of each set and scored on the
+      other (Lopez-Paz & Oquab 2017), with its interval and p-value. k-NN costs milliseconds here,
+      so it refreshes with the other numbers.
+
+    ``acc_d`` and ``acc_dstar`` are scored on the second half of the points, D*'s KDE fitted on the first.
+    """
+    from ganforge.metrics.c2st import c2st
+
+    n = min(view.real_metrics.shape[0], fake.shape[0])
+    real, fake = view.real_metrics[:n].float(), fake[:n].float()  # (n, dim) each
+    half = n // 2
+    test = torch.cat([real[half:], fake[half:]])  # (n - half) real then (n - half) fake, held out
+    truth = torch.cat([torch.ones(n - half), torch.zeros(n - half)])  # 1 = real
+    family = nets.objective.family
+    acc_d = None
+    if family != "wasserstein":
+        shown = d_display(nets.d_logits(test), family)  # (2 (n - half),)
+        says_real = shown > (0.5 if heat_kind(family) == "prob" else 0.0)
+        acc_d = float((says_real.float() == truth).float().mean())
+    log_p_g = kde_log_prob(test, fake[:half], view.bandwidth)  # (2 (n - half),)
+    log_p = view.log_prob(test).double() if view.log_prob is not None else kde_log_prob(test, real[:half], view.bandwidth)
+    acc_dstar = float(((log_p > log_p_g).float() == truth).float().mean())  # D* > 1/2 where p_data > p_g
+    verdict = c2st(real, fake, "knn", seed=0)
+    return {"acc_d": acc_d, "acc_dstar": acc_dstar,
+            "c2st": {"accuracy": verdict.accuracy, "ci_low": verdict.ci_low, "ci_high": verdict.ci_high,
+                     "p_value": verdict.p_value, "n_test": verdict.n_test}}
