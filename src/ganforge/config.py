@@ -162,6 +162,7 @@ class DataConfig:
     clusters: int = setting(0, ge=0, cap=MAX_CLASSES, note="0 = the dataset's own labels")
     direction: str = setting("AtoB", choices=("AtoB", "BtoA"))  # translation data: "AtoB" translates A into B
     jitter: bool = True  # translation games: pix2pix's random jitter (resize up, random crop) and mirroring
+    log_frequency: bool = True  # tabular: conditional vectors ask for categories by log-frequency (CTGAN); false: by frequency
     scale: int = setting(4, choices=(2, 4, 8))  # super-resolution: upscaling factor (LR side = data.resolution / scale)
     degradation: str = one_of("bicubic", "ganforge.data.degrade:DEGRADATIONS", "degradation")  # SR: how LR inputs are made
     blur_max: float = setting(2.0, ge=0.2)  # SR "blur-noise": Gaussian blur sigma drawn in [0.2, this] HR pixels
@@ -193,6 +194,8 @@ class ModelConfig:
     dropout: bool = True  # pix2pix U-Net: dropout 0.5 as the noise source, in training and at test time (Isola et al.)
     g_blocks: int = setting(0, ge=0, cap=MAX_DEPTH, note="0 = 6 below 256 px, else 9")  # ResNet translator: blocks
     d_layers: int = setting(3, ge=1, le=8)  # PatchGAN D: strided layers (3 = the 70x70 PatchGAN)
+    d_dropout: float = setting(0.5, ge=0, lt=1)  # tabular D: dropout after each hidden layer (CTGAN: 0.5)
+    gumbel_tau: float = setting(0.2, gt=0, le=10)  # tabular G: Gumbel-softmax temperature of one-hot outputs (CTGAN: 0.2)
     init_from: str | None = None  # run or checkpoint whose G weights start this run (SRGAN from its PSNR run)
 
 
@@ -213,6 +216,7 @@ class LossConfig:
     content_net: str | None = None  # SR: TorchScript feature network file for a perceptual loss (none = off)
     content_net_weight: float = setting(1.0, ge=0)  # SR: weight of the perceptual loss (with content_net)
     content_net_size: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = as is")  # SR: resize for content_net
+    cond_weight: float = setting(1.0, ge=0)  # tabular: G's cross-entropy on the asked category (CTGAN's L_cond)
     clip: float = setting(0.01, gt=0)  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
 
 
@@ -287,6 +291,10 @@ def _arch_fits_game(cfg: "Config") -> str | None:
         return None if cfg.model.pack == 1 and not cfg.model.conditional else \
             "model.game 'super-resolution' takes no model.conditional or model.pack (its input image is the condition)"
     translators = ("unet", "resnet")
+    if (game == "tabular") != (arch == "ctgan"):
+        return f"model.game 'tabular' goes with model.arch 'ctgan' (and only it), got game {game!r}, arch {arch!r}"
+    if game == "tabular":
+        return None
     if game == "gan" and arch == "unet":
         return "model.arch 'unet' is a translator: use it with model.game pix2pix or cyclegan"
     if game != "gan" and arch not in translators:

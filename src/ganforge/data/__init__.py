@@ -22,11 +22,17 @@ TABULAR_DATASETS = {
 }
 
 
+# tables (model.game tabular): encoded by ganforge.tabular, which hands the trainer its rows
+TABLE_DATASETS = {
+    "table": "a CSV table or DataFrame given to `ganforge tabular fit` (data.path names the CSV)",
+}
+
+
 def dataset_names() -> dict[str, str]:
     """Every dataset name with its one-line description."""
     from ganforge.data.images import IMAGE_DATASETS
 
-    return {**POINT_DATASETS, **IMAGE_DATASETS, **TRANSLATION_DATASETS}
+    return {**POINT_DATASETS, **IMAGE_DATASETS, **TRANSLATION_DATASETS, **TABLE_DATASETS}
 
 
 def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
@@ -41,6 +47,9 @@ def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
         return make_distribution(cfg.name, cfg.path, cfg.noise_std)
     if cfg.name in TRANSLATION_DATASETS:
         return load_translation_dataset(cfg)
+    if cfg.name in TABLE_DATASETS:
+        raise ConfigError("a table is fitted and resumed with `ganforge tabular fit` (it encodes the rows "
+                          "with the run's own transformer): `ganforge tabular fit --resume RUN`")
     from ganforge.data.images import IMAGE_DATASETS, load_image_dataset
 
     if cfg.name in IMAGE_DATASETS:

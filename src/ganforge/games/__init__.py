@@ -21,6 +21,7 @@ GAMES = {
     "gan": "G(z, y) against D(x, y): unconditional or class-conditional GANs (points and images)",
     "pix2pix": "paired image-to-image translation: U-Net G(x), PatchGAN D(x, y), adversarial + L1 (Isola et al.)",
     "cyclegan": "unpaired translation both ways: two ResNet G, two PatchGAN D, cycle and identity terms (Zhu et al.)",
+    "tabular": "table rows: conditional G with Gumbel-softmax, PacGAN WGAN-GP critic, training-by-sampling (CTGAN)",
     "super-resolution": "SR: SRResNet G(LR), PSNR pre-training (no D) or SRGAN with a PatchGAN D (Ledig et al.)",
     "inpaint": "inpainting: U-Net G(masked image, mask), PatchGAN and global D on the completed image, hole L1 + adversarial",
 }
@@ -41,6 +42,10 @@ def make_game(cfg, data=None):
         from ganforge.games.cyclegan import CycleGANGame
 
         return CycleGANGame(cfg, data)
+    if name == "tabular":
+        from ganforge.games.tabular import TabularGame
+
+        return TabularGame(cfg, data)
     if name == "inpaint":
         from ganforge.games.inpaint import InpaintGame
 

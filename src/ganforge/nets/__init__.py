@@ -21,6 +21,7 @@ ARCHITECTURES = {
     "resnet": "SNGAN-style residual G and D for square images (use with model.spectral_norm and the hinge loss); "
               "in translation games, CycleGAN's ResNet translator",
     "unet": "pix2pix's U-Net translator with skip connections (translation games)",
+    "ctgan": "CTGAN's residual G and PacGAN D with dropout for table rows (model.game tabular)",
 }
 # latent distributions G may be fed (the engine draws z; model.noise names one of these)
 NOISES = {

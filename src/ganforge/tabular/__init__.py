@@ -11,5 +11,8 @@ plays, and :mod:`~ganforge.tabular.fit` / :mod:`~ganforge.tabular.sample` are th
 """
 
 from ganforge.tabular.columns import KINDS, ColumnMeta, Metadata, infer_metadata, load_metadata
+from ganforge.tabular.csv import read_csv
+from ganforge.tabular.fit import fit
+from ganforge.tabular.sample import TabularModel, sample
 
-__all__ = ["KINDS", "ColumnMeta", "Metadata", "infer_metadata", "load_metadata"]
+__all__ = ["KINDS", "ColumnMeta", "Metadata", "infer_metadata", "load_metadata", "read_csv", "fit", "sample", "TabularModel"]
