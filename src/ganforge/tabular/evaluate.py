@@ -62,7 +62,7 @@ def evaluate(real, synth, test=None, target: str | None = None, metadata=None, *
              association_threshold: float = 0.0, keep_distances: bool = False) -> dict:
     """Score ``synth`` against ``real`` (pandas DataFrames); ``test``: real rows the model never saw.
 
-    Returns ``{"rows", "kinds", "quality", "efficacy", "privacy"}``:
+    Returns ``{"rows", "kinds", "datetime_formats", "quality", "efficacy", "privacy"}``:
 
     * ``quality``: :func:`ganforge.tabular.quality.quality_report` (overall quality, column shapes,
       column-pair trends and their details);
@@ -86,6 +86,7 @@ def evaluate(real, synth, test=None, target: str | None = None, metadata=None, *
     result = {
         "rows": {"real": len(real), "synthetic": len(synth), "test": None if test is None else len(test)},
         "kinds": kinds,
+        "datetime_formats": {c: f for c, f in formats.items() if f},
         "quality": quality_report(real_n, synth_n, kinds, correlation_threshold, association_threshold),
         "efficacy": None,
         "privacy": privacy(real_n, synth_n, kinds, test_n, privacy_rows, seed, keep_distances),
