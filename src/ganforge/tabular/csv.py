@@ -59,9 +59,9 @@ def read_csv(path: str | Path, max_rows: int = MAX_ROWS, seed: int = 0, encoding
         raise DataError(f"{path} is not a well-formed CSV: {' '.join(str(e).split())}") from None
     except (UnicodeDecodeError, LookupError) as e:
         raise DataError(f"{path} cannot be read as {encoding}: {e}") from None
-    if kept is None:  # a header and no row
-        header = pd.read_csv(path, nrows=0, encoding=encoding, skipinitialspace=True)
-        raise DataError(f"{path} has a header ({len(header.columns)} columns) but no rows")
+    if kept is None or len(kept) == 0:  # a header and no row
+        n_columns = len(kept.columns) if kept is not None else len(pd.read_csv(path, nrows=0, encoding=encoding).columns)
+        raise DataError(f"{path} has a header ({n_columns} columns) but no rows")
     if total > max_rows:
         warnings.warn(f"{path} has {total} rows; fitting on a uniform random sample of {max_rows} "
                       f"(--max-rows sets how many)", stacklevel=2)
