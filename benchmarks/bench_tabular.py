@@ -1,0 +1,271 @@
+"""Synthetic tables head to head: ganforge's tabular GAN against the ``ctgan`` package on UCI Adult.
+
+Both tools train on ``adult.data`` (32,561 rows) and sample as many rows; every synthetic table is
+scored by the same code (:func:`ganforge.tabular.evaluate.evaluate`) against the same rows:
+quality, column shapes and column-pair trends (SDMetrics' Quality Report definitions), the F1 of
+``>50K`` of classifiers trained on the synthetic rows and tested on ``adult.test`` (16,281 rows)
+beside the same classifiers trained on the real rows, the distance to closest record and the
+exact copies of training rows. Each fit runs in its own subprocess, with one thread, so its
+training time and its peak memory (the process's maximum resident set size) are its own; the
+two tools of one seed run side by side, so their timings are taken under the same load.
+
+Settings: ``--epochs`` (default 300, CTGAN's default) for both tools, or ``--budget-s B``: an
+equal wall-clock budget, each tool getting as many epochs as fit in B seconds at the speed it
+showed on this machine (its seconds per epoch from an earlier result in ``--results``, or from a
+2-epoch calibration fit). Results go to ``--results`` (one JSON line per fit and evaluation), and
+``--table`` prints every line there as a table.
+
+The reference tool and the metric package are not ganforge dependencies; install them into the
+environment for the benchmark only (neither changes torch):
+
+    pip install ctgan          # the reference tool (CTGAN, Xu et al. 2019)
+    pip install sdmetrics      # only for --check-sdmetrics: the same report computed by SDMetrics
+
+Examples (the data from $GANFORGE_DATA or `ganforge data fetch adult`):
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_tabular.py --seeds 0 --epochs 300
+    OMP_NUM_THREADS=1 python benchmarks/bench_tabular.py --seeds 0 --budget-s 600
+    python benchmarks/bench_tabular.py --table
+    python benchmarks/bench_tabular.py --check-sdmetrics   # ganforge's report against SDMetrics' on Adult
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ("ganforge", "ctgan")
+DEFAULT_RESULTS = ROOT / "runs" / "bench_tabular" / "results.jsonl"
+
+
+# ------------------------------------------------------------------------------ one fit (subprocess)
+
+
+def _peak_rss_mb() -> float:
+    """This process's maximum resident set size so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def worker(tool: str, seed: int, epochs: int, out: Path, data_dir: str | None) -> None:
+    """Fit ``tool`` on Adult's training rows for ``epochs`` epochs, sample as many rows, and write
+    ``out/synth.csv`` and ``out/fit.json`` (times and the process's peak memory)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from ganforge.tabular.adult import ADULT_CONTINUOUS, ADULT_TARGET, load_adult
+
+    train = load_adult("train", data_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    if tool == "ganforge":
+        from ganforge.tabular import fit, sample
+
+        run = fit(train, out / "run", target=ADULT_TARGET, epochs=epochs, seed=seed, overwrite=True, verbose=False)
+        train_s = time.perf_counter() - start
+        start = time.perf_counter()
+        synth = sample(run, len(train), seed=seed)
+    elif tool == "ctgan":
+        from ctgan import CTGAN
+
+        model = CTGAN(epochs=epochs, enable_gpu=False)
+        model.set_random_state(seed)
+        discrete = [c for c in train.columns if c not in ADULT_CONTINUOUS]
+        model.fit(train, discrete_columns=discrete)
+        train_s = time.perf_counter() - start
+        start = time.perf_counter()
+        synth = model.sample(len(train))
+    else:
+        raise SystemExit(f"unknown tool {tool!r}; tools: {', '.join(TOOLS)}")
+    sample_s = time.perf_counter() - start
+    synth.to_csv(out / "synth.csv", index=False)
+    info = {"tool": tool, "seed": seed, "epochs": epochs, "train_s": train_s, "sample_s": sample_s,
+            "peak_rss_mb": _peak_rss_mb(), "rows": len(synth)}
+    (out / "fit.json").write_text(json.dumps(info) + "\n")
+
+
+def _launch(tool: str, seed: int, epochs: int, out: Path, data_dir: str | None) -> subprocess.Popen:
+    cmd = [sys.executable, __file__, "--worker", tool, "--seed", str(seed), "--epochs", str(epochs), "--out", str(out)]
+    if data_dir:
+        cmd += ["--data-dir", data_dir]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
+    log = open(out.with_suffix(".log"), "w")
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+# ---------------------------------------------------------------------------------- the comparison
+
+
+def _read_results(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _seconds_per_epoch(results: list[dict], tool: str, seed: int) -> float | None:
+    """The tool's training seconds per epoch in earlier results (this seed first, else any)."""
+    rows = [r for r in results if r["tool"] == tool and r.get("train_s") and r.get("epochs")]
+    same = [r for r in rows if r["seed"] == seed] or rows
+    if not same:
+        return None
+    best = max(same, key=lambda r: r["epochs"])  # the longest fit: start-up costs weigh least
+    return best["train_s"] / best["epochs"]
+
+
+def _fit_pair(tools, seed: int, epochs: dict[str, int], work: Path, data_dir) -> dict[str, dict]:
+    """Fit every tool of ``tools`` for one seed side by side; their fit.json contents."""
+    procs = {}
+    for tool in tools:
+        out = work / f"{tool}-seed{seed}-e{epochs[tool]}"
+        procs[tool] = (_launch(tool, seed, epochs[tool], out, data_dir), out)
+    fits = {}
+    for tool, (proc, out) in procs.items():
+        if proc.wait() != 0:
+            raise SystemExit(f"{tool} seed {seed} failed; see {out.with_suffix('.log')}")
+        fits[tool] = {**json.loads((out / "fit.json").read_text()), "dir": str(out)}
+    return fits
+
+
+def _commit() -> str:
+    """The ganforge commit measured (with "+changes" when the working tree differs from it)."""
+    def git(*a):
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", "src/ganforge/tabular", "src/ganforge/games", "src/ganforge/nets")
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else "")
+
+
+def compare(args) -> None:
+    import pandas as pd
+
+    from ganforge.fileio import append_json_line
+    from ganforge.tabular.adult import ADULT_TARGET, load_adult
+    from ganforge.tabular.efficacy import DEFAULT_MODELS, efficacy, positive_class, train_and_test
+    from ganforge.tabular.evaluate import evaluate, resolve_metadata
+    from ganforge.tabular.prepare import normalise
+
+    results_path = Path(args.results)
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    work = results_path.parent
+    real, test = load_adult("train", args.data_dir), load_adult("test", args.data_dir)
+    kinds, formats = resolve_metadata(real, None, ADULT_TARGET)
+    real_n, test_n = normalise(real, kinds, formats), normalise(test, kinds, formats)
+    # the real-data classifiers are the same for every synthetic table: fitted once
+    real_scores = train_and_test(real_n, test_n, ADULT_TARGET, kinds, positive_class(real_n[ADULT_TARGET]),
+                                 DEFAULT_MODELS, seed=0)
+    tools = [t for t in args.tools.split(",") if t]
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        previous = _read_results(results_path)
+        if args.budget_s:
+            epochs = {}
+            for tool in tools:
+                per_epoch = _seconds_per_epoch(previous, tool, seed)
+                if per_epoch is None:  # calibrate: a 2-epoch fit, alone, timed
+                    fit = _fit_pair([tool], seed, {tool: 2}, work, args.data_dir)[tool]
+                    per_epoch = fit["train_s"] / 2
+                epochs[tool] = max(1, int(args.budget_s / per_epoch))
+            setting = f"budget {args.budget_s:g} s"
+        else:
+            epochs = {tool: args.epochs for tool in tools}
+            setting = f"{args.epochs} epochs"
+        fits = _fit_pair(tools, seed, epochs, work, args.data_dir)
+        for tool, fit in fits.items():
+            synth = pd.read_csv(Path(fit["dir"]) / "synth.csv")
+            start = time.perf_counter()
+            res = evaluate(real, synth, test, None, {"columns": kinds}, seed=0)  # quality and privacy
+            synth_n = normalise(synth, kinds, formats)
+            eff = efficacy(real_n, synth_n, test_n, ADULT_TARGET, kinds, DEFAULT_MODELS, 0, real_scores)
+            row = {"tool": tool, "seed": seed, "setting": setting, "epochs": fit["epochs"],
+                   "train_s": fit["train_s"], "sample_s": fit["sample_s"], "peak_rss_mb": fit["peak_rss_mb"],
+                   "quality": res["quality"]["quality"], "column_shapes": res["quality"]["column_shapes"],
+                   "pair_trends": res["quality"]["column_pair_trends"],
+                   "f1": eff["f1_synthetic"], "f1_real": eff["f1_real"],
+                   "f1_by_model": {m: v["synthetic"]["f1"] for m, v in eff["models"].items()},
+                   "accuracy": eff["accuracy_synthetic"],
+                   "dcr_median": res["privacy"]["synthetic"]["median"],
+                   "dcr_holdout_median": res["privacy"]["holdout"]["median"],
+                   "exact_copies": res["privacy"]["exact_copies"],
+                   "eval_s": time.perf_counter() - start, "threads": 1, "commit": _commit(),
+                   "note": "two fits side by side on a shared 2-core machine"}
+            append_json_line(results_path, row)
+            print(_format([row]), flush=True)
+
+
+# ---------------------------------------------------------------------------------------- output
+
+_COLUMNS = (("tool", "{}"), ("seed", "{}"), ("setting", "{}"), ("epochs", "{}"), ("train_s", "{:.0f}"),
+            ("peak_rss_mb", "{:.0f}"), ("quality", "{:.4f}"), ("column_shapes", "{:.4f}"),
+            ("pair_trends", "{:.4f}"), ("f1", "{:.4f}"), ("f1_real", "{:.4f}"), ("accuracy", "{:.4f}"),
+            ("dcr_median", "{:.4f}"), ("dcr_holdout_median", "{:.4f}"), ("exact_copies", "{:.2%}"))
+
+
+def _format(rows: list[dict]) -> str:
+    def cell(row, key, fmt):
+        value = row.get(key)
+        return "-" if value is None else fmt.format(value)
+
+    lines = ["| " + " | ".join(k for k, _ in _COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
+    lines += ["| " + " | ".join(cell(r, k, f) for k, f in _COLUMNS) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def check_sdmetrics(args) -> None:
+    """ganforge's quality report against SDMetrics' on Adult (train vs test as the 'synthetic'
+    table, and a copy with shuffled columns), in both pair-averaging modes."""
+    import numpy as np
+    from sdmetrics.reports.single_table import QualityReport
+
+    from ganforge.tabular.adult import ADULT_CONTINUOUS, load_adult
+    from ganforge.tabular.quality import quality_report
+
+    real, test = load_adult("train", args.data_dir), load_adult("test", args.data_dir)
+    kinds = {c: ("integer" if c in ADULT_CONTINUOUS else "categorical") for c in real.columns}
+    meta = {"columns": {c: {"sdtype": "numerical" if k == "integer" else "categorical"} for c, k in kinds.items()}}
+    shuffled = test.copy()
+    rng = np.random.default_rng(0)
+    for c in ("age", "occupation", "hours-per-week"):
+        shuffled[c] = rng.permutation(shuffled[c].to_numpy())
+    for name, synth in (("adult.test", test), ("adult.test, 3 columns shuffled", shuffled)):
+        for thresholds in ((0.0, 0.0), (0.5, 0.3)):
+            ours = quality_report(real, synth, kinds, *thresholds)
+            report = QualityReport()
+            report.real_correlation_threshold, report.real_association_threshold = thresholds
+            report.generate(real, synth, meta, verbose=False)
+            props = report.get_properties().set_index("Property")["Score"]
+            print(f"{name:32s} thresholds {thresholds}: quality {ours['quality']:.6f} vs SDMetrics "
+                  f"{report.get_score():.6f}; shapes {ours['column_shapes']:.6f} vs {props['Column Shapes']:.6f}; "
+                  f"pairs {ours['column_pair_trends']:.6f} vs {props['Column Pair Trends']:.6f}")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, from ganforge, ctgan")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--epochs", type=int, default=300, help="epochs for both tools (CTGAN's default: 300)")
+    p.add_argument("--budget-s", type=float, default=0.0, help="equal wall-clock budget per fit instead of --epochs")
+    p.add_argument("--results", default=str(DEFAULT_RESULTS), help="JSON lines of results (appended)")
+    p.add_argument("--data-dir", default=None, help="where adult/ is (default: the usual lookup)")
+    p.add_argument("--table", action="store_true", help="print the results file as a table and stop")
+    p.add_argument("--check-sdmetrics", action="store_true", help="compare the quality report with SDMetrics'")
+    p.add_argument("--worker", choices=TOOLS, help=argparse.SUPPRESS)
+    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--out", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        worker(args.worker, args.seed, args.epochs, Path(args.out), args.data_dir)
+    elif args.table:
+        print(_format(_read_results(Path(args.results))))
+    elif args.check_sdmetrics:
+        check_sdmetrics(args)
+    else:
+        compare(args)
+
+
+if __name__ == "__main__":
+    main()
