@@ -46,7 +46,10 @@ def test_healthy_run_fires_no_warning():
     # a noisy line segment: learnt within a few hundred rounds; sample checks at 250 and 500
     mon = Monitor("minimax", console=False)
     trainer = _train(_cfg("ring8", **{"data.name": "line", "train.steps": 500}), 500, mon, sample_every=250)
-    assert _serious(mon) == set(), [a.message for a in mon.alerts]
+    # D reads equilibrium here, yet a fresh classifier still tells the 500-round samples from the
+    # line (about 77 %): matched-discriminator is right to fire; test_equilibrium_alert.py has a
+    # run learnt past that, which stays silent
+    assert _serious(mon) - {"matched-discriminator"} == set(), [a.message for a in mon.alerts]
     assert mon.last_sample_check["diversity"]["ratio"] > 0.6
     assert trainer.step_count == 500
 

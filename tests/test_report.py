@@ -56,16 +56,38 @@ def test_report_is_self_contained_with_all_sections(tmp_path):
     assert "<script" not in text and "http://" not in text and "https://" not in text
     assert not re.search(r'src="(?!data:)', text)  # every picture embedded
     pngs = _pngs(text)
-    # losses, D outputs, value, grad norms, metrics, 2 sample grids
-    assert len(pngs) == 7
+    # losses, D outputs, value, the two readings of equilibrium, grad norms, metrics, 2 sample grids
+    assert len(pngs) == 8
     for png in pngs:
         Image.open(io.BytesIO(png)).verify()
     for heading in ("Alerts", "Losses", "D(x) and D(G(z))", "Value of the game", "Metrics over time",
-                    "Samples over time", "Provenance of the latest values"):
+                    "Samples over time", "Provenance of the latest values",
+                    "Equilibrium: the game's D and a fresh classifier"):
         assert heading in text, heading
     assert "swings &lt;b&gt;growing&lt;/b&gt;" in text  # alert text escaped
     assert "lower lr" in text and "1 warning" in text
     assert "fid_mnist" in text and "abababababab" in text
+
+
+def test_report_shows_both_readings_of_equilibrium(tmp_path):
+    # the digits demo's picture: D at 1/2 (distance ~0) while a fresh classifier is right 96 % of the time
+    run = _fake_run(tmp_path)
+    before = build_report(run)
+    assert "no fresh classifier has judged this run yet" in before and "--metrics c2st" in before
+    prov = provenance(n_fake=500, n_real=500, features="raw pixels", features_sha256=None, reference="digits",
+                      reference_sha256=None, resize="none", seed=0, source="training monitor")
+    values = {"accuracy": 0.964, "ci_low": 0.951, "ci_high": 0.974, "p_value": 1e-200, "n_test": 1000}
+    append_metrics(run, [metric_line(100, "c2st", 0.9, {**values, "accuracy": 0.9, "ci_low": 0.88, "ci_high": 0.92}, prov),
+                         metric_line(200, "c2st", 0.964, values, prov)])
+    text = build_report(run)
+    assert "equilibrium, as the game's D reads it" in text and "as a fresh classifier reads it" in text
+    assert "at round 200 a fresh classifier tells real from generated samples <b>96.4%</b>" in text
+    assert "95% interval 95.1% to 97.4%" in text and "1000 held-out samples" in text
+    assert "matched to G, not beaten by it" in text
+    assert len(_pngs(text)) == len(_pngs(before))  # the plot was there before, now with the verdicts
+    plot = _pngs(text)[3]
+    Image.open(io.BytesIO(plot)).verify()
+    assert plot != _pngs(before)[3]
 
 
 def test_non_minimax_report_shows_critic_scores_not_value(tmp_path):

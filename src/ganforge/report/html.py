@@ -60,7 +60,29 @@ def _family(cfg: dict) -> str:
 # ----------------------------------------------------------------------------- sections
 
 
-def _summary(run_dir: Path, cfg: dict, rows: list[dict], alerts: list[dict], family: str) -> str:
+def _c2st_lines(lines: list[dict]) -> list[dict]:
+    """The fresh classifier's verdicts on the run's own samples (``c2st`` lines: points or pixels),
+    from the training monitor and from ``ganforge eval``, oldest round first."""
+    found = [x for x in lines if x.get("metric") == "c2st" and isinstance(x.get("value"), (int, float))]
+    return sorted(found, key=lambda x: x.get("step", 0))
+
+
+def _c2st_text(line: dict | None) -> str:
+    """One sentence: the latest fresh classifier's verdict, or how to get one."""
+    if line is None:
+        return ("no fresh classifier has judged this run yet (<code>ganforge eval RUN --metrics c2st</code>)")
+    v = line.get("values", {})
+    lo, hi = v.get("ci_low"), v.get("ci_high")
+    notes = [f"95% interval {lo:.1%} to {hi:.1%}"] if isinstance(lo, float) and isinstance(hi, float) else []
+    if isinstance(v.get("n_test"), int):
+        notes.append(f"{v['n_test']} held-out samples")
+    notes.append("50% = cannot tell")
+    return (f"at round {line.get('step')} a fresh classifier tells real from generated samples "
+            f"<b>{line['value']:.1%}</b> of the time ({'; '.join(notes)})")
+
+
+def _summary(run_dir: Path, cfg: dict, rows: list[dict], alerts: list[dict], family: str,
+             lines: list[dict] | None = None) -> str:
     counts = {s: sum(a.get("severity") == s for a in alerts) for s in ("error", "warning", "info")}
     badges = "".join(f'<span class="badge {s}">{n} {s}</span>' for s, n in counts.items())
     last = rows[-1] if rows else {}
@@ -77,6 +99,9 @@ def _summary(run_dir: Path, cfg: dict, rows: list[dict], alerts: list[dict], fam
     else:
         verdict = "No warnings: the diagnostics found nothing wrong with this run."
     dist_text = f"{dist:.3f}" if math.isfinite(dist) else "n/a"
+    fresh = ""
+    if cfg.get("model", {}).get("game", "gan") not in TRANSLATION_GAMES:
+        fresh = f"<li>equilibrium, as a fresh classifier reads it: {_c2st_text((_c2st_lines(lines or []) or [None])[-1])}</li>\n"
     return f"""
 <p class="muted">{html.escape(str(run_dir))} &middot; written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}</p>
 <p>{badges}</p><p><b>{html.escape(verdict)}</b></p>
@@ -84,9 +109,41 @@ def _summary(run_dir: Path, cfg: dict, rows: list[dict], alerts: list[dict], fam
 <li>preset <code>{html.escape(cfg.get('preset') or 'custom')}</code>: {html.escape(cfg.get('description', ''))}</li>
 <li>data <code>{html.escape(str(data.get('name')))}</code>, loss <code>{html.escape(str(loss.get('name')))}</code>
  ({html.escape(family)} family), {last.get('step', 0)} of {train.get('steps', '?')} rounds</li>
-<li>distance to equilibrium over the last tenth of the run: <b>{dist_text}</b>
+<li>equilibrium, as the game's D reads it: distance over the last tenth of the run <b>{dist_text}</b>
  <span class="muted">(0 = D cannot tell real from fake; 1 = D is perfect; see docs/metrics.md)</span></li>
-</ul>"""
+{fresh}</ul>"""
+
+
+def _window_distance(rows: list[dict], family: str, rounds: int = 100) -> tuple[list[int], list[float]]:
+    """The game's equilibrium distance over a sliding window of ``rounds`` rounds, at each stats row."""
+    steps, dist, start = [], [], 0
+    for i, row in enumerate(rows):
+        step = row.get("step", i)
+        while rows[start].get("step", start) <= step - rounds:
+            start += 1
+        d = equilibrium_distance(rows[start : i + 1], family)
+        if math.isfinite(d):
+            steps.append(step)
+            dist.append(d)
+    return steps, dist
+
+
+def _equilibrium_section(rows: list[dict], lines: list[dict], family: str) -> str:
+    """Both readings of equilibrium side by side: the game's D and a fresh classifier (C2ST)."""
+    verdicts = _c2st_lines(lines)
+    steps, dist = _window_distance(rows, family) if family != "unknown" else ([], [])
+    intro = ("<p>The game's D reaching 1/2 says only that <i>this</i> D cannot tell real from fake. A fresh "
+             "classifier, trained on real against generated samples and scored on held-out ones (classifier "
+             "two-sample test, Lopez-Paz &amp; Oquab 2017), says whether <i>any</i> classifier of its kind can. "
+             "When the game's D reads equilibrium while the fresh classifier's accuracy stays well above 50%, "
+             "D is matched to G, not beaten by it (alert <code>matched-discriminator</code>).</p>")
+    reading = f"<p>Latest fresh-classifier reading: {_c2st_text(verdicts[-1] if verdicts else None)}.</p>"
+    if not steps and not verdicts:
+        return intro + reading
+    points = [(x["step"], float(x["value"]), x["values"].get("ci_low", x["value"]),
+               x["values"].get("ci_high", x["value"]), x.get("provenance", {}).get("source", "ganforge eval"))
+              for x in verdicts]
+    return intro + reading + _img(plots.plot_equilibrium(steps, dist, points, family), "two readings of equilibrium")
 
 
 def _alerts_section(alerts: list[dict]) -> str:
@@ -359,7 +416,7 @@ def build_report(run_dir: str | Path, trainer=None, surfaces: bool = True) -> st
     name = run_dir.resolve().name
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>ganforge report: "
              f"{html.escape(name)}</title><style>{CSS}</style></head><body>",
-             f"<h1>Run report: {html.escape(name)}</h1>", _summary(run_dir, cfg, rows, alerts, family),
+             f"<h1>Run report: {html.escape(name)}</h1>", _summary(run_dir, cfg, rows, alerts, family, lines),
              "<h2>Alerts</h2>", _alerts_section(alerts)]
     if rows:
         parts += ["<h2>Losses</h2>", _img(plots.plot_losses(rows, alerts), "losses")]
@@ -374,6 +431,9 @@ def build_report(run_dir: str | Path, trainer=None, surfaces: bool = True) -> st
                       "<p>V(D, G) = E[log D(x)] + E[log(1 - D(G(z)))] is -log 4 at equilibrium "
                       "(Goodfellow et al. 2014) and rises to 0 when D separates real from fake perfectly.</p>",
                       _img(plots.plot_value(rows), "value of the game")]
+        if cfg.get("model", {}).get("game", "gan") not in TRANSLATION_GAMES:
+            parts += ["<h2>Equilibrium: the game's D and a fresh classifier</h2>",
+                      _equilibrium_section(rows, lines, family)]
         parts += ["<h2>Gradient norms</h2>", _img(plots.plot_grad_norms(rows), "gradient norms")]
     else:
         parts.append("<p>No stats.jsonl lines yet.</p>")

@@ -138,3 +138,34 @@ def plot_histogram_1d(real, fake, title: str) -> bytes:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig_png(fig)
+
+
+def plot_equilibrium(d_steps, d_distance, c2st_points, family: str) -> bytes:
+    """The two readings of equilibrium over training: the game's D (its equilibrium distance over a
+    sliding window) above, a fresh classifier's held-out accuracy with its interval below.
+
+    c2st_points: (round, accuracy, interval low, interval high, source) tuples.
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5.2), sharex=True)
+    top.plot(d_steps, d_distance, lw=1, color="tab:blue", label="the game's D: distance to equilibrium")
+    top.axhline(0.0, color="gray", ls="--", lw=1, label="0: D cannot tell")
+    top.set_ylabel("critic units" if family == "wasserstein" else "distance")
+    top.set_title("the game's D (window of 100 rounds)", fontsize=9)
+    top.legend(fontsize=8)
+    markers = {"training monitor": "o", "ganforge eval": "s"}
+    for source in sorted({p[4] for p in c2st_points}):
+        pts = sorted(p for p in c2st_points if p[4] == source)
+        x = [p[0] for p in pts]
+        acc = np.array([p[1] for p in pts])
+        err = np.array([[a - p[2] for a, p in zip(acc, pts)], [p[3] - a for a, p in zip(acc, pts)]])  # (2, k)
+        err = np.maximum(err, 0.0)  # a hand-edited line whose interval misses its value still draws
+        bottom.errorbar(x, acc, yerr=err, fmt=markers.get(source, "^") + "-", ms=4, lw=1, capsize=3,
+                        label=f"fresh classifier ({source}), 95% interval")
+    bottom.axhline(0.5, color="gray", ls="--", lw=1, label="50%: cannot tell (equilibrium)")
+    bottom.set_ylim(0.4, 1.02)
+    bottom.set_ylabel("held-out accuracy")
+    bottom.set_title("a fresh classifier (C2ST) on real against generated samples", fontsize=9)
+    bottom.set_xlabel("round")
+    bottom.legend(fontsize=8)
+    fig.tight_layout()
+    return fig_png(fig)
