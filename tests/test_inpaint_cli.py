@@ -167,6 +167,9 @@ def test_other_bad_inputs(runs, tmp_path, capsys):
                                    "train.sample_every": 0, "train.checkpoint_every": 0})
     Trainer(cfg, run_dir=create_run_dir(gan, cfg)).run()
     _refused(capsys, (gan, src, "--mask", m), "is not an inpainting model", tmp_path / "x.png")
+    for command in (("sample", runs["gray"], "-n", "2", "--out", tmp_path / "s.png"), ("eval", runs["gray"])):
+        code, _, err = cli(capsys, *command)  # no latent noise to sample from: one line, not a traceback
+        assert code == 1 and "use `ganforge inpaint`" in err and len(err.strip().splitlines()) == 1
 
 
 def test_an_input_smaller_than_the_model_gives_a_warning(runs, tmp_path):

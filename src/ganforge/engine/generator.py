@@ -195,6 +195,20 @@ def load_weights(module: nn.Module, tensors: dict, name: str, path) -> None:
                               f"{first[1].strip() if len(first) > 1 else first[0]}") from None
 
 
+def init_from_run(nets: dict[str, nn.Module], names, path_or_run: str | Path) -> None:
+    """Copy the trained weights of networks ``names`` (their moving averages when kept) from a run
+    or checkpoint into ``nets``: ``model.init_from``, e.g. SRGAN starting from its PSNR run."""
+    try:
+        _, _, trained = load_networks(path_or_run)
+    except (RunDirError, CheckpointError) as e:
+        raise ConfigError(f"model.init_from {path_or_run}: {e} (train that run first, or set model.init_from)") from None
+    for name in names:
+        source = trained.get(f"{name}_ema", trained.get(name))
+        if source is None:
+            raise ConfigError(f"model.init_from {path_or_run} has no {name} weights to start from")
+        load_weights(nets[name], source.state_dict(), name, f"{path_or_run} (model.init_from)")
+
+
 def load_generator(path_or_run: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Generator:
     """The trained generator of a run directory (its latest checkpoint) or of a checkpoint directory.
 
@@ -202,6 +216,10 @@ def load_generator(path_or_run: str | Path, ema: bool = True, device: str | torc
     :class:`Generator` (an ``nn.Module``) in eval mode on ``device``; the training data is not needed.
     """
     cfg, spec, nets = load_networks(path_or_run, device)
+    if spec.input_shape is not None:  # G maps images to images: no latent noise to sample from
+        command = "ganforge inpaint" if cfg.model.game == "inpaint" else "ganforge translate"
+        raise ConfigError(f"{path_or_run} is a model.game {cfg.model.game!r} model, which takes images rather "
+                          f"than noise: use `{command}` (and its run's test split for scores)")
     net = nets.get("G_ema") if ema and "G_ema" in nets else nets.get("G")
     if net is None:
         raise CheckpointError(f"checkpoint {path_or_run} has no generator weights")
