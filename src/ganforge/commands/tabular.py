@@ -94,9 +94,8 @@ def run_sample(args) -> int:
         raise ConfigError(f"--out must name a .csv file, got {out}")
     model = TabularModel(args.run)
     rows = model.sample(args.n, condition=args.condition, seed=args.seed)
-    with disk_full_as_error(str(out), out.parent if str(out.parent) else "."):
-        with atomic_path(out) as tmp:
-            rows.to_csv(tmp, index=False)
+    with disk_full_as_error(str(out), out.parent), atomic_path(out) as tmp:
+        rows.to_csv(tmp, index=False)
     what = f" with {args.condition}" if args.condition else ""
     print(f"wrote {len(rows)} rows{what} of {args.run} (round {model.step}) to {out}", file=sys.stderr)
     return 0

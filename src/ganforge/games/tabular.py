@@ -148,7 +148,7 @@ class TabularGame(Game):
         pack = tr.cfg.model.pack
         width = real.shape[1]
         # the penalty on whole packs (CTGAN): one mixing weight and one gradient norm per pack
-        packed_D = lambda x: tr.D(x.reshape(-1, width))  # noqa: E731
+        packed_D = lambda x: tr.D(x.reshape(-1, width))
         real_p, fake_p = real.reshape(B // pack, pack * width), fake.reshape(B // pack, pack * width)
         for reg in tr.regularizers_due():
             terms.add(reg.name, reg.penalty(packed_D, real_p, fake_p, gen), reg.scale())

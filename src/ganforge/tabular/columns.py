@@ -87,7 +87,7 @@ class Metadata:
         return text
 
     @classmethod
-    def from_json(cls, source: str | Path | dict) -> "Metadata":
+    def from_json(cls, source: str | Path | dict) -> Metadata:
         """Metadata from a JSON file path or an already parsed dict, every field checked."""
         if isinstance(source, dict):
             return _parse(source, "metadata")
@@ -250,7 +250,7 @@ def _datetime_format(values: pd.Series) -> str | None:
     """The strftime format every one of ``values`` follows (tried on a sample first), or None."""
     probe = values.iloc[: 200]
     for fmt in _DATE_FORMATS:
-        if pd.to_datetime(probe, format=fmt, errors="coerce").notna().all():
-            if pd.to_datetime(values, format=fmt, errors="coerce").notna().all():
-                return fmt
+        if (pd.to_datetime(probe, format=fmt, errors="coerce").notna().all()
+                and pd.to_datetime(values, format=fmt, errors="coerce").notna().all()):
+            return fmt
     return None

@@ -17,7 +17,12 @@ import pandas as pd
 
 from ganforge.config import Config
 from ganforge.errors import ConfigError
-from ganforge.tabular.columns import MAX_CATEGORIES, Metadata, infer_metadata, load_metadata
+from ganforge.tabular.columns import (
+    MAX_CATEGORIES,
+    Metadata,
+    infer_metadata,
+    load_metadata,
+)
 from ganforge.tabular.table import encode_table
 from ganforge.tabular.transform import TableTransformer, TransformSettings
 
@@ -104,7 +109,12 @@ def fit(df: pd.DataFrame, out: str | Path, target: str | None = None, metadata=N
     printed when ``verbose``.
     """
     from ganforge.engine.rundir import (
-        RunLock, create_run_dir, read_run_config, remove_run_leftovers, run_checkpoint, write_config,
+        RunLock,
+        create_run_dir,
+        read_run_config,
+        remove_run_leftovers,
+        run_checkpoint,
+        write_config,
     )
     from ganforge.engine.trainer import Trainer
 

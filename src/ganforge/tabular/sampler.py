@@ -58,7 +58,7 @@ class RowIndex:
 
     def __init__(self, codes: torch.Tensor, sizes: list[int]):
         # codes: (n_rows, n_columns) int64 category of every row in every discrete column
-        n, m = codes.shape
+        n = codes.shape[0]
         device = codes.device
         offsets = torch.tensor([0] + sizes[:-1], dtype=torch.int64, device=device).cumsum(0)  # (m,)
         global_cat = (codes + offsets).T.reshape(-1)  # (m * n,): column-major, so column j's rows are a block

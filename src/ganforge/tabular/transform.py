@@ -53,7 +53,7 @@ class TransformSettings:
     weight_threshold: float = 0.005  # modes lighter than this are dropped (CTGAN: 0.005)
     seed: int = 0  # the row sample the mixtures are fitted on, and the modes drawn when encoding
 
-    def check(self) -> "TransformSettings":
+    def check(self) -> TransformSettings:
         if self.continuous not in CONTINUOUS_METHODS:
             raise ConfigError(f"continuous must be one of {', '.join(CONTINUOUS_METHODS)}, got {self.continuous!r}")
         if not (isinstance(self.max_modes, int) and 1 <= self.max_modes <= 100):
@@ -132,7 +132,7 @@ class TableTransformer:
 
     # ------------------------------------------------------------------ fitting
     @classmethod
-    def fit(cls, df: pd.DataFrame, metadata: Metadata, settings: TransformSettings | None = None) -> "TableTransformer":
+    def fit(cls, df: pd.DataFrame, metadata: Metadata, settings: TransformSettings | None = None) -> TableTransformer:
         """Fit a codec per column of ``metadata`` on ``df`` (one mixture per numeric column)."""
         settings = (settings or TransformSettings()).check()
         rng = np.random.default_rng(settings.seed)
@@ -224,7 +224,7 @@ class TableTransformer:
         atomic_write_text(folder / "transformer.json", json.dumps(doc, indent=1) + "\n")
 
     @classmethod
-    def load(cls, folder: str | Path) -> "TableTransformer":
+    def load(cls, folder: str | Path) -> TableTransformer:
         """The transformer saved in ``folder`` (CheckpointError naming what is wrong)."""
         from safetensors.torch import load as st_load
 
