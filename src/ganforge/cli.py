@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "ganforge.commands.train",
     "ganforge.commands.sample",
     "ganforge.commands.translate",
+    "ganforge.commands.upscale",
     "ganforge.commands.tabular",
     "ganforge.commands.inpaint",
     "ganforge.commands.export",

@@ -77,6 +77,24 @@ _CYCLEGAN = {
     "train.sample_every": 4000, "train.checkpoint_every": 4000,
 }
 
+# super-resolution x4 at the CPU size (EDSR-baseline's shape, halved: 32 channels, 8 residual blocks
+# without batch norm, Lim et al. 2017) on 64 px HR patches of the facades photos (16 px LR), Adam
+# (0.9, 0.999) and an EMA of G as Real-ESRGAN (Wang et al. 2021); docs/benchmarks.md has the figures
+_SR_X4 = {
+    "model.game": "super-resolution", "model.arch": "srresnet", "data.name": "sr-facades", "data.resolution": 64,
+    "data.scale": 4, "model.g_channels": 32, "model.g_blocks": 8, "model.d_channels": 32, "model.d_layers": 3,
+    "loss.content_pixel": "l1", "loss.content_weight": 1.0, "optim.beta1": 0.9, "optim.beta2": 0.999,
+    "optim.ema": 0.999, "train.batch_size": 16, "train.log_every": 20, "train.sample_every": 500,
+    "train.checkpoint_every": 500,
+}
+# stage 1, SRResNet: L1 only, no D; 5e-4 for half the rounds, then decaying linearly to 0
+_SR_PSNR_X4 = {**_SR_X4, "loss.gan_weight": 0.0, "optim.lr_g": 5e-4, "optim.schedule": "linear",
+               "train.steps": 3000, "optim.decay_start": 1500}
+# stage 2, SRGAN: G starts from stage 1's run (its default --out), lr 1e-4 for both as Ledig et al.
+# sec. 3.2; content = L1 + feature matching on D's layers (no VGG here), adversarial weight 0.01
+_SRGAN_X4 = {**_SR_X4, "model.init_from": "runs/sr-psnr-x4", "loss.name": "nonsaturating", "loss.gan_weight": 0.01,
+             "loss.fm_weight": 1.0, "optim.lr_g": 1e-4, "optim.lr_d": 1e-4, "train.steps": 1500}
+
 # name -> (one-line description, overrides of the defaults)
 PRESETS: dict[str, tuple[str, dict]] = {
     "ring8": (
@@ -193,6 +211,14 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "inpaint-cifar10-l1": (
         "the inpaint-cifar10 U-Net trained on the hole L1 alone (no D): the baseline for FID and PSNR",
         {**_INPAINT_CIFAR, "loss.gan_weight": 0.0},
+    ),
+    "sr-psnr-x4": (
+        "super-resolution x4 for PSNR (SRResNet, L1, no D) on facades photo patches; CPU size; stage 1 of srgan-x4",
+        _SR_PSNR_X4,
+    ),
+    "srgan-x4": (
+        "SRGAN x4: starts from runs/sr-psnr-x4 (model.init_from), PatchGAN D, L1 + D feature matching; CPU size",
+        _SRGAN_X4,
     ),
     "fashion-wgan-gp": (
         "Fashion-MNIST 28x28, DCGAN critic trained as WGAN-GP (5 critic steps, lambda 10)",

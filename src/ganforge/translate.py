@@ -142,28 +142,43 @@ def ramp(tile: int, overlap: int) -> Tensor:
 
 def _translate_tiled(translator, x: Tensor, batch: int) -> Tensor:
     """Overlapping R x R tiles at the input's own scale, blended with linear ramps (see module)."""
+    return run_tiled(translator, x, translator.resolution, translator.out_channels, 1, batch)
+
+
+def run_tiled(net, x: Tensor, tile: int, out_channels: int, scale: int = 1, batch: int = BATCH,
+              overlap: int | None = None, on_pass=None) -> Tensor:
+    """``net`` on overlapping ``tile`` x ``tile`` tiles of ``x`` (N, C_in, H, W), its outputs
+    (N, C_out, scale tile, scale tile) blended with linear ramps -> (N, C_out, scale H, scale W).
+
+    ``scale`` > 1 is for upscalers (super-resolution), whose output tile is ``scale`` times the
+    input tile. ``overlap`` (input pixels, default a quarter of a tile) is the least overlap of
+    neighbouring tiles; ``on_pass(done, total)`` is called after each forward pass (progress).
+    """
     n, _, h, w = x.shape
-    r = translator.resolution
+    r = tile
     pad_h, pad_w = max(0, r - h), max(0, r - w)
     if pad_h or pad_w:  # a side shorter than a tile: mirror it out (replicate when too short to mirror)
         mode = "reflect" if pad_h < h and pad_w < w else "replicate"
         x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)  # (N, C, max(h, r), max(w, r))
     hp, wp = x.shape[-2:]
-    overlap = max(1, round(r * TILE_OVERLAP))
+    overlap = max(1, round(r * TILE_OVERLAP)) if overlap is None else overlap
     ys, xs = tile_starts(hp, r, overlap), tile_starts(wp, r, overlap)
-    weight = ramp(r, overlap)[:, None] * ramp(r, overlap)[None, :]  # (r, r)
-    out = torch.zeros(n, translator.out_channels, hp, wp)
-    total = torch.zeros(1, 1, hp, wp)
+    ro = r * scale  # output tile side
+    weight = ramp(ro, overlap * scale)[:, None] * ramp(ro, overlap * scale)[None, :]  # (ro, ro)
+    out = torch.zeros(n, out_channels, hp * scale, wp * scale)
+    total = torch.zeros(1, 1, hp * scale, wp * scale)
     spots = [(top, left) for top in ys for left in xs]
     per_pass = max(1, batch // n)  # tile positions per forward pass: memory stays bounded on huge images
     for i in range(0, len(spots), per_pass):
         group = spots[i:i + per_pass]
         tiles = torch.stack([x[:, :, t:t + r, s:s + r] for t, s in group], 1).flatten(0, 1)  # (N * k, C_in, r, r)
-        outputs = _run(translator, tiles, batch).unflatten(0, (n, len(group)))  # (N, k, C_out, r, r)
+        outputs = _run(net, tiles, batch).unflatten(0, (n, len(group)))  # (N, k, C_out, ro, ro)
         for k, (t, s) in enumerate(group):
-            out[:, :, t:t + r, s:s + r] += outputs[:, k] * weight
-            total[:, :, t:t + r, s:s + r] += weight
-    return (out / total)[:, :, :h, :w]  # (N, C_out, h, w)
+            out[:, :, t * scale:t * scale + ro, s * scale:s * scale + ro] += outputs[:, k] * weight
+            total[:, :, t * scale:t * scale + ro, s * scale:s * scale + ro] += weight
+        if on_pass is not None:
+            on_pass(min(i + per_pass, len(spots)), len(spots))
+    return (out / total)[:, :, :h * scale, :w * scale]  # (N, C_out, scale h, scale w)
 
 
 @torch.no_grad()

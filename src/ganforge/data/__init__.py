@@ -32,7 +32,9 @@ def dataset_names() -> dict[str, str]:
     """Every dataset name with its one-line description."""
     from ganforge.data.images import IMAGE_DATASETS
 
-    return {**POINT_DATASETS, **IMAGE_DATASETS, **TRANSLATION_DATASETS, **TABLE_DATASETS}
+    from ganforge.data.restoration import RESTORATION_DATASETS
+
+    return {**POINT_DATASETS, **IMAGE_DATASETS, **TRANSLATION_DATASETS, **RESTORATION_DATASETS, **TABLE_DATASETS}
 
 
 def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
@@ -50,6 +52,10 @@ def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
     if cfg.name in TABLE_DATASETS:
         raise ConfigError("a table is fitted and resumed with `ganforge tabular fit` (it encodes the rows "
                           "with the run's own transformer): `ganforge tabular fit --resume RUN`")
+    if cfg.name.startswith("sr-"):  # super-resolution: HR patches (ganforge.data.restoration)
+        from ganforge.data.restoration import load_restoration
+
+        return load_restoration(cfg)
     from ganforge.data.images import IMAGE_DATASETS, load_image_dataset
 
     if cfg.name in IMAGE_DATASETS:

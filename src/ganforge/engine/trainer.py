@@ -85,6 +85,10 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):  # seeded initialisation, the same whatever ran before
             torch.manual_seed(t.seed)
             self.nets = self.game.build(self.spec)
+        if cfg.model.init_from:  # fine-tuning: the G side starts from another run's trained weights
+            from ganforge.engine.generator import init_from_run
+
+            init_from_run(self.nets, self.game.g_side, cfg.model.init_from)
         # train.seed also seeds the process: two identical runs save identical checkpoints, RNG included
         torch.manual_seed(t.seed)
         for net in self.nets.values():
