@@ -219,7 +219,7 @@ def check_sdmetrics(args) -> None:
     """ganforge's quality report against SDMetrics' on Adult (train vs test as the 'synthetic'
     table, and a copy with shuffled columns), in both pair-averaging modes."""
     import numpy as np
-    from sdmetrics.reports.single_table import QualityReport
+    from sdmetrics.reports.single_table import QualityReport  # the single-table report
 
     from ganforge.tabular.adult import ADULT_CONTINUOUS, load_adult
     from ganforge.tabular.quality import quality_report
