@@ -59,6 +59,7 @@ class MonitorCallback:
         self.sample_every = sample_every
         self.n_points = n_points
         self.n_images = n_images
+        self._checked_step = None  # the round of the last check: the end of a run often repeats it
 
     def on_round(self, trainer, stats: dict) -> None:
         s = dict(stats)
@@ -84,6 +85,9 @@ class MonitorCallback:
         """
         if trainer.cfg.model.game != "gan":
             return  # translators are judged against their targets (ganforge eval), not for collapse
+        if step == self._checked_step:
+            return  # the same round's samples, seeded by the round: the same numbers again
+        self._checked_step = step
         data = trainer.data
         g_real = torch.Generator().manual_seed(10_000_019 + step)
         g_fake = torch.Generator(trainer.device).manual_seed(20_000_003 + step)

@@ -68,6 +68,15 @@ EXPLANATIONS: dict[str, dict] = {
             "the best possible D answers 1/2 everywhere."
         ),
     },
+    "matched": {
+        "title": "D is matched to G, not beaten by it",
+        "text": (
+            "The game's D answers about 1/2, which looks like equilibrium, but a fresh classifier trained on real "
+            "against fake points still tells them apart (see its accuracy under Diagnostics). D is at 1/2 because "
+            "it cannot keep up with this G, not because G matches the data. Give D more width or more steps per "
+            "round, change the ratio of the learning rates, or train longer."
+        ),
+    },
     "overpower": {
         "title": "D is winning too easily",
         "text": (

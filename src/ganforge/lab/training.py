@@ -131,13 +131,19 @@ class LabRun:
         self.view.z = self.trainer.sample_z(self.view.z.shape[0])  # (N, z_dim)
 
     def observe(self, stats: dict) -> None:
-        """Feed one round's stats to the monitor; check the samples every SAMPLE_CHECK_EVERY rounds."""
+        """Feed one round's stats to the monitor; check the samples every SAMPLE_CHECK_EVERY rounds:
+        mode collapse, and a fresh k-NN classifier against the game's D (matched-discriminator)."""
+        from ganforge.metrics.c2st import c2st
+
         for alert in self.monitor.observe(dict(stats, step=self.rounds)):
             self._remember(alert)
         if self.rounds % SAMPLE_CHECK_EVERY == 0:
             v = self.view
-            fake = self.trainer.generate(v.real.shape[0], ema=False)  # (N, dim)
-            for alert in self.monitor.check_samples(v.real, fake, v.centers, v.std, step=self.rounds):
+            fake = self.trainer.generate(v.real_metrics.shape[0], ema=False)  # (N_METRICS, dim)
+            alerts = self.monitor.check_samples(v.real, fake[: v.real.shape[0]], v.centers, v.std, step=self.rounds)
+            # k-NN: milliseconds on 2D points, so the check does not stall the training thread
+            alerts += self.monitor.check_equilibrium(c2st(v.real_metrics, fake, "knn", seed=0), step=self.rounds)
+            for alert in alerts:
                 self._remember(alert)
 
     def record(self, stats: dict) -> None:

@@ -794,6 +794,21 @@
       `now ${fmt(Math.abs(t.value - t.equilibrium), 3)} away.</div>` + probNote;
   }
 
+  // Who can tell real from fake, as accuracies on held-out points (50% = nobody can): the game's D,
+  // the optimal D* against this G, and a fresh classifier (C2ST), refreshed with the slower numbers.
+  function drawReadings(m) {
+    if (!m.c2st) return "";
+    const pct = (v) => (v === null || v === undefined ? "n/a" : `${fmt(100 * v, 0)}%`);
+    const c = m.c2st;
+    const dText = m.acc_d === null || m.acc_d === undefined ? "n/a (a critic has no ½)" : pct(m.acc_d);
+    const matched = m.acc_d !== null && m.acc_d !== undefined && Math.abs(m.acc_d - 0.5) < 0.1 && c.ci_low >= 0.6;
+    return `<div class="readings" id="readings">Who can tell real from fake (50% = nobody): ` +
+      `the game's D <b>${dText}</b> · the optimal D* <b>${pct(m.acc_dstar)}</b> · ` +
+      `a fresh classifier <b>${pct(c.accuracy)}</b> <span class="try">(95% interval ${pct(c.ci_low)}–${pct(c.ci_high)})</span>` +
+      (matched ? `<div class="note">D is near ½ but a fresh classifier still separates: D is matched to G, not beaten by it.</div>` : "") +
+      `</div>`;
+  }
+
   function drawDiagnostics(s) {
     const eq = $("equilibrium");
     const d = s.equilibrium;
@@ -804,7 +819,7 @@
     } else if (s.family === "minimax") {
       const word = d < 0.1 ? "at equilibrium" : d < 0.3 ? "near equilibrium" : d < 0.7 ? "D is winning" : "D separates real from fake";
       text = `Equilibrium indicator: <b>${word}</b> (distance ${fmt(d, 2)}: 0 = D answers ½ everywhere and V = −log 4, 1 = D is perfect). ` +
-        `It reads D's outputs only: check the modes chart too.`;
+        `It reads D's outputs only: compare the fresh classifier below.`;
       pos = Math.min(d / 1.2, 1);
     } else if (s.family === "wasserstein") {
       text = `Equilibrium indicator: the critic's estimate of the distance between data and G is <b>${fmt(d, 3)}</b> (0 at equilibrium)`;
@@ -814,7 +829,8 @@
       text = `Equilibrium indicator: D's accuracy is <b>${fmt(50 + 50 * d, 0)}%</b> (50% = cannot tell, equilibrium)`;
       pos = Math.min(d, 1);
     }
-    eq.innerHTML = `<div>${text}</div>` + (pos === null ? "" : `<div class="meter"><span class="needle" style="left: calc(${(100 * pos).toFixed(1)}% - 1px)"></span></div>`);
+    eq.innerHTML = `<div>${text}</div>` + (pos === null ? "" : `<div class="meter"><span class="needle" style="left: calc(${(100 * pos).toFixed(1)}% - 1px)"></span></div>`) +
+      drawReadings(s.metrics || {});
     const list = $("alerts");
     const alerts = (s.alerts || []).slice().reverse();
     const key = alerts.map((a) => a.name + a.step).join(",");
