@@ -99,6 +99,11 @@ def test_page_loads_trains_and_the_canvas_moves(page):
     assert first != second
     assert int(page.text_content("#fps")) > 0
     assert page.locator("#value-box").text_content().count("−log 4") == 1
+    # the equilibrium panel: who can tell real from fake, the game's D beside D* and a fresh classifier
+    page.wait_for_function("document.getElementById('readings') !== null", timeout=20000)
+    readings = page.text_content("#readings")
+    assert "the game's D" in readings and "the optimal D*" in readings and "a fresh classifier" in readings
+    assert "95% interval" in readings and readings.count("%") >= 5
     with page.expect_download() as download:
         page.click("#export")
     path = download.value.path()
