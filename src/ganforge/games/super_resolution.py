@@ -27,6 +27,7 @@ sharper and score a lower patch-FID, at some cost in PSNR (see docs/benchmarks.m
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -58,11 +59,15 @@ def load_feature_net(path: str) -> torch.nn.Module:
     if not p.is_file():
         raise ConfigError(f"loss.content_net {p} is not a file; give a TorchScript feature network (.pt)")
     try:
-        net = torch.jit.load(str(p), map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is what the file is
+            net = torch.jit.load(str(p), map_location="cpu")
     except (RuntimeError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"loss.content_net {p} is not a TorchScript file torch.jit.load accepts ({first})") from None
-    return net.eval().requires_grad_(False)
+    for param in net.parameters():  # frozen: only G learns from it
+        param.requires_grad_(False)
+    return net.eval()
 
 
 class SuperResolutionGame(Game):
