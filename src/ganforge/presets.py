@@ -66,8 +66,7 @@ _INPAINT_MNIST = {
     "optim.lr_g": 2e-4, "optim.lr_d": 2e-4, "optim.beta1": 0.5, "optim.ema": 0.999, "train.batch_size": 64,
     "train.steps": 1500, "train.log_every": 20, "train.sample_every": 500, "train.checkpoint_every": 500,
 }  # 1500 rounds: about 7 minutes on one shared core of the development CPU (docs/benchmarks.md)
-_INPAINT_CIFAR = {**_INPAINT_MNIST, "data.name": "cifar10", "data.mask": "center", "data.mask_size": 16,
-                  "train.steps": 2000}
+_INPAINT_CIFAR = {**_INPAINT_MNIST, "data.name": "cifar10", "data.mask": "center", "data.mask_size": 16}
 _CYCLEGAN = {
     "model.game": "cyclegan", "model.arch": "resnet", "data.name": "facades", "data.direction": "AtoB",
     "data.resolution": 256, "model.g_channels": 64, "model.d_channels": 64, "model.norm": "instance",
