@@ -49,7 +49,7 @@ def test_silent_when_the_classifier_cannot_tell_or_d_is_not_at_half():
     mon = Monitor("minimax", console=False)
     _stream(mon, 300, 0.5, 0.5, -1.386)
     assert mon.check_equilibrium(_verdict(0.52), step=300) == []  # interval covers 1/2
-    assert mon.check_equilibrium(_verdict(0.58), step=300) == []  # significant, but not "well" (< 60 %)
+    assert mon.check_equilibrium(_verdict(0.66), step=300) == []  # significant, but not "well" (< 70 %)
     winning = Monitor("minimax", console=False)
     _stream(winning, 300, 0.9, 0.1, -0.21)  # D separates: its own reading agrees with the classifier
     assert winning.check_equilibrium(_verdict(0.96), step=300) == []
@@ -121,6 +121,6 @@ def test_a_healthy_run_the_classifier_cannot_separate_stays_silent(tmp_path):
             "model.g_width": 32}
     mon, _ = _train(over, 400)
     assert mon.last_c2st["d_distance"] < 0.15  # D reads equilibrium: the alert's first half holds...
-    assert not mon.last_c2st["separates"] and mon.last_c2st["ci_low"] < 0.6  # ...the classifier disagrees
+    assert not mon.last_c2st["separates"] and mon.last_c2st["ci_low"] < 0.7  # ...the classifier disagrees
     assert {a.name for a in mon.alerts if a.severity != "info"} == set(), [a.message for a in mon.alerts]
     torch.testing.assert_close(torch.tensor(mon.last_c2st["accuracy"]), torch.tensor(0.5), atol=0.1, rtol=0)

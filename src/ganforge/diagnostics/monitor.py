@@ -30,8 +30,8 @@ LOG4 = -EQUILIBRIUM_VALUE  # log 4: V(D, G) at equilibrium is -LOG4
 # within 40-60 %)
 MATCHED_D_DISTANCE = {"minimax": 0.15, "hinge": 0.2, "least-squares": 0.2}
 # "a fresh classifier separates real from fake well": p < C2ST_ALPHA and the interval's lower end
-# at or above C2ST_AT_LEAST (so a significant but slight edge, e.g. 53 %, does not count)
-C2ST_AT_LEAST = 0.6
+# at or above C2ST_AT_LEAST (so a significant but modest edge, e.g. 53 % or 65 %, does not count)
+C2ST_AT_LEAST = 0.7
 C2ST_ALPHA = 1e-3
 SEVERITIES = ("info", "warning", "error")
 FAMILIES = ("minimax", "wasserstein", "hinge", "least-squares")

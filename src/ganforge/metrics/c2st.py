@@ -57,7 +57,7 @@ class C2ST:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def separates(self, at_least: float = 0.6, alpha: float = 1e-3) -> bool:
+    def separates(self, at_least: float = 0.7, alpha: float = 1e-3) -> bool:
         """True when the classifier tells the sets apart: significant at ``alpha`` and the interval's
         lower end at or above ``at_least``."""
         return self.p_value < alpha and self.ci_low >= at_least
@@ -192,14 +192,15 @@ def c2st(real: torch.Tensor, fake: torch.Tensor, classifier: str = "mlp", seed: 
 
 def quantize_like(fake: torch.Tensor, real: torch.Tensor, max_levels: int = MAX_LEVELS) -> tuple[torch.Tensor, int]:
     """Round ``fake`` to the nearest value ``real`` takes when ``real`` takes at most ``max_levels``
-    distinct values (8-bit images: 256; scikit-learn's digits: 17); otherwise unchanged.
+    distinct values (8-bit images: 256; scikit-learn's digits: 17), each of them on average at least
+    4 times (a small continuous set has few values too, but no repeats); otherwise unchanged.
 
     Real images hold a few grey levels and G's outputs are continuous, so without this a classifier
     could tell them apart by the rounding alone, which a saved picture would not show. Returns the
     rounded tensor and the number of levels (0 when nothing was rounded).
     """
     levels = torch.unique(real.detach().float().cpu())  # sorted (L,)
-    if levels.numel() > max_levels or levels.numel() < 2:
+    if levels.numel() > max_levels or levels.numel() < 2 or real.numel() < 4 * levels.numel():
         return fake, 0
     f = fake.detach().float().cpu()
     idx = torch.bucketize(f, levels).clamp(1, levels.numel() - 1)  # right neighbour index, same shape as f

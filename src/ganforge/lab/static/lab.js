@@ -801,7 +801,7 @@
     const pct = (v) => (v === null || v === undefined ? "n/a" : `${fmt(100 * v, 0)}%`);
     const c = m.c2st;
     const dText = m.acc_d === null || m.acc_d === undefined ? "n/a (a critic has no ½)" : pct(m.acc_d);
-    const matched = m.acc_d !== null && m.acc_d !== undefined && Math.abs(m.acc_d - 0.5) < 0.1 && c.ci_low >= 0.6;
+    const matched = m.acc_d !== null && m.acc_d !== undefined && Math.abs(m.acc_d - 0.5) < 0.1 && c.ci_low >= 0.7 && c.p_value < 1e-3;
     return `<div class="readings" id="readings">Who can tell real from fake (50% = nobody): ` +
       `the game's D <b>${dText}</b> · the optimal D* <b>${pct(m.acc_dstar)}</b> · ` +
       `a fresh classifier <b>${pct(c.accuracy)}</b> <span class="try">(95% interval ${pct(c.ci_low)}–${pct(c.ci_high)})</span>` +
