@@ -61,7 +61,7 @@ ALERTS: dict[str, tuple[str, str, str]] = {
     # Computed at each sample check of a training run (MonitorCallback.check: every
     # train.sample_every rounds once the first fifth of the run is over, and at the end) and every
     # 250 rounds in the lab: a fresh classifier (C2ST) is trained on the check's real and generated
-    # batches (an MLP on up to 2,500 points or 500 images a side, about 0.2-0.5 s on one core;
+    # batches (an MLP on 1,000 points or up to 500 images a side, about 0.3 s on one core;
     # k nearest neighbours in the lab, milliseconds) and compared with the game's D over the last
     # window of rounds.
     "matched-discriminator": (
