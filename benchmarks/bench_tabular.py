@@ -10,9 +10,10 @@ training time and its peak memory (the process's maximum resident set size) are 
 two tools of one seed run side by side, so their timings are taken under the same load.
 
 Settings: ``--epochs`` (default 300, CTGAN's default) for both tools, or ``--budget-s B``: an
-equal wall-clock budget, each tool getting as many epochs as fit in B seconds at the speed it
-showed on this machine (its seconds per epoch from an earlier result in ``--results``, or from a
-2-epoch calibration fit). Results go to ``--results`` (one JSON line per fit and evaluation), and
+equal wall-clock budget, set-up included: each tool trains whole epochs until the next one would
+end past B seconds from the start of its fit (ctgan: its epoch loop is stopped between epochs;
+ganforge: chunks of epochs, each resuming the last chunk's checkpoint, so the checkpoint and
+resume costs count against ganforge). Results go to ``--results`` (one JSON line per fit and evaluation), and
 ``--table`` prints every line there as a table.
 
 The reference tool and the metric package are not ganforge dependencies; install them into the
@@ -53,45 +54,114 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def worker(tool: str, seed: int, epochs: int, out: Path, data_dir: str | None) -> None:
-    """Fit ``tool`` on Adult's training rows for ``epochs`` epochs, sample as many rows, and write
-    ``out/synth.csv`` and ``out/fit.json`` (times and the process's peak memory)."""
+class _Deadline:
+    """Stops a training loop between epochs once the next epoch would end past ``budget_s``."""
+
+    def __init__(self, budget_s: float):
+        self.start = time.perf_counter()
+        self.end = self.start + budget_s
+        self.epochs = 0
+        self.last_epoch_s = 0.0
+
+    def another(self, epoch_s: float) -> bool:
+        """True when one more epoch of ``epoch_s`` seconds still ends within the budget."""
+        return time.perf_counter() + epoch_s <= self.end
+
+
+def _ctgan_epochs(deadline: _Deadline):
+    """A stand-in for the tqdm over ctgan's epochs that ends the loop at the deadline."""
+    def epochs(iterable, **kwargs):
+        for i in iterable:
+            if i > 0 and not deadline.another(deadline.last_epoch_s):
+                return
+            t = time.perf_counter()
+            yield i
+            deadline.last_epoch_s = time.perf_counter() - t  # the loop body ran before the next pull
+            deadline.epochs = i + 1
+
+    class _Quiet:  # tqdm's set_description, called when verbose
+        def __init__(self, iterable, **kwargs):
+            self.it = epochs(iterable)
+
+        def __iter__(self):
+            return self.it
+
+        def set_description(self, *a, **k):
+            pass
+
+    return _Quiet
+
+
+def _fit_ganforge(train, out: Path, seed: int, epochs: int, budget_s: float):
+    """ganforge's fit for ``epochs`` epochs, or in chunks until ``budget_s`` is spent: each chunk
+    resumes the last one's checkpoint (bit-exact), sized by the speed the previous chunk showed."""
+    from ganforge.tabular import fit
+    from ganforge.tabular.adult import ADULT_TARGET
+
+    if not budget_s:
+        return fit(train, out, target=ADULT_TARGET, epochs=epochs, seed=seed, overwrite=True, verbose=False), epochs
+    deadline = _Deadline(budget_s)
+    done, chunk = 0, 2  # the first chunk also pays for fitting the transformer
+    while True:
+        t = time.perf_counter()
+        if done == 0:
+            run = fit(train, out, target=ADULT_TARGET, epochs=chunk, seed=seed, overwrite=True, verbose=False)
+        else:
+            run = fit(train, out, epochs=done + chunk, resume=True, verbose=False)
+        done += chunk
+        per_epoch = (time.perf_counter() - t) / chunk
+        chunk = int((deadline.end - time.perf_counter()) / per_epoch)
+        if chunk < 1:
+            return run, done
+
+
+def worker(tool: str, seed: int, epochs: int, budget_s: float, out: Path, data_dir: str | None) -> None:
+    """Fit ``tool`` on Adult's training rows for ``epochs`` epochs (or for ``budget_s`` seconds),
+    sample as many rows, and write ``out/synth.csv`` and ``out/fit.json`` (times, epochs, and the
+    process's peak memory)."""
     import torch
 
     torch.set_num_threads(1)
-    from ganforge.tabular.adult import ADULT_CONTINUOUS, ADULT_TARGET, load_adult
+    from ganforge.tabular.adult import ADULT_CONTINUOUS, load_adult
 
     train = load_adult("train", data_dir)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if tool == "ganforge":
-        from ganforge.tabular import fit, sample
+        from ganforge.tabular import sample
 
-        run = fit(train, out / "run", target=ADULT_TARGET, epochs=epochs, seed=seed, overwrite=True, verbose=False)
+        run, epochs = _fit_ganforge(train, out / "run", seed, epochs, budget_s)
         train_s = time.perf_counter() - start
         start = time.perf_counter()
         synth = sample(run, len(train), seed=seed)
     elif tool == "ctgan":
+        import ctgan.synthesizers.ctgan as ctgan_module
         from ctgan import CTGAN
 
-        model = CTGAN(epochs=epochs, enable_gpu=False)
+        deadline = None
+        if budget_s:
+            deadline = _Deadline(budget_s)
+            ctgan_module.tqdm = _ctgan_epochs(deadline)
+        model = CTGAN(epochs=epochs if not budget_s else 10**6, enable_gpu=False)
         model.set_random_state(seed)
         discrete = [c for c in train.columns if c not in ADULT_CONTINUOUS]
         model.fit(train, discrete_columns=discrete)
         train_s = time.perf_counter() - start
+        epochs = deadline.epochs if deadline else epochs
         start = time.perf_counter()
         synth = model.sample(len(train))
     else:
         raise SystemExit(f"unknown tool {tool!r}; tools: {', '.join(TOOLS)}")
     sample_s = time.perf_counter() - start
     synth.to_csv(out / "synth.csv", index=False)
-    info = {"tool": tool, "seed": seed, "epochs": epochs, "train_s": train_s, "sample_s": sample_s,
-            "peak_rss_mb": _peak_rss_mb(), "rows": len(synth)}
+    info = {"tool": tool, "seed": seed, "epochs": epochs, "budget_s": budget_s, "train_s": train_s,
+            "sample_s": sample_s, "peak_rss_mb": _peak_rss_mb(), "rows": len(synth)}
     (out / "fit.json").write_text(json.dumps(info) + "\n")
 
 
-def _launch(tool: str, seed: int, epochs: int, out: Path, data_dir: str | None) -> subprocess.Popen:
-    cmd = [sys.executable, __file__, "--worker", tool, "--seed", str(seed), "--epochs", str(epochs), "--out", str(out)]
+def _launch(tool: str, seed: int, epochs: int, budget_s: float, out: Path, data_dir: str | None) -> subprocess.Popen:
+    cmd = [sys.executable, __file__, "--worker", tool, "--seed", str(seed), "--epochs", str(epochs),
+           "--budget-s", str(budget_s), "--out", str(out)]
     if data_dir:
         cmd += ["--data-dir", data_dir]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
@@ -108,22 +178,12 @@ def _read_results(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _seconds_per_epoch(results: list[dict], tool: str, seed: int) -> float | None:
-    """The tool's training seconds per epoch in earlier results (this seed first, else any)."""
-    rows = [r for r in results if r["tool"] == tool and r.get("train_s") and r.get("epochs")]
-    same = [r for r in rows if r["seed"] == seed] or rows
-    if not same:
-        return None
-    best = max(same, key=lambda r: r["epochs"])  # the longest fit: start-up costs weigh least
-    return best["train_s"] / best["epochs"]
-
-
-def _fit_pair(tools, seed: int, epochs: dict[str, int], work: Path, data_dir) -> dict[str, dict]:
+def _fit_pair(tools, seed: int, epochs: int, budget_s: float, work: Path, data_dir) -> dict[str, dict]:
     """Fit every tool of ``tools`` for one seed side by side; their fit.json contents."""
     procs = {}
     for tool in tools:
-        out = work / f"{tool}-seed{seed}-e{epochs[tool]}"
-        procs[tool] = (_launch(tool, seed, epochs[tool], out, data_dir), out)
+        out = work / (f"{tool}-seed{seed}-" + (f"b{budget_s:g}" if budget_s else f"e{epochs}"))
+        procs[tool] = (_launch(tool, seed, epochs, budget_s, out, data_dir), out)
     fits = {}
     for tool, (proc, out) in procs.items():
         if proc.wait() != 0:
@@ -137,7 +197,8 @@ def _commit() -> str:
     def git(*a):
         return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
-    dirty = git("status", "--porcelain", "--", "src/ganforge/tabular", "src/ganforge/games", "src/ganforge/nets")
+    dirty = git("status", "--porcelain", "--", "src/ganforge/tabular", "src/ganforge/games/tabular.py",
+                "src/ganforge/nets/tabular.py")
     return git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else "")
 
 
@@ -161,20 +222,8 @@ def compare(args) -> None:
                                  DEFAULT_MODELS, seed=0)
     tools = [t for t in args.tools.split(",") if t]
     for seed in [int(s) for s in args.seeds.split(",")]:
-        previous = _read_results(results_path)
-        if args.budget_s:
-            epochs = {}
-            for tool in tools:
-                per_epoch = _seconds_per_epoch(previous, tool, seed)
-                if per_epoch is None:  # calibrate: a 2-epoch fit, alone, timed
-                    fit = _fit_pair([tool], seed, {tool: 2}, work, args.data_dir)[tool]
-                    per_epoch = fit["train_s"] / 2
-                epochs[tool] = max(1, int(args.budget_s / per_epoch))
-            setting = f"budget {args.budget_s:g} s"
-        else:
-            epochs = {tool: args.epochs for tool in tools}
-            setting = f"{args.epochs} epochs"
-        fits = _fit_pair(tools, seed, epochs, work, args.data_dir)
+        setting = f"budget {args.budget_s:g} s" if args.budget_s else f"{args.epochs} epochs"
+        fits = _fit_pair(tools, seed, args.epochs, args.budget_s, work, args.data_dir)
         for tool, fit in fits.items():
             synth = pd.read_csv(Path(fit["dir"]) / "synth.csv")
             start = time.perf_counter()
@@ -258,7 +307,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.seed, args.epochs, Path(args.out), args.data_dir)
+        worker(args.worker, args.seed, args.epochs, args.budget_s, Path(args.out), args.data_dir)
     elif args.table:
         print(_format(_read_results(Path(args.results))))
     elif args.check_sdmetrics:

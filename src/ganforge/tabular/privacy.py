@@ -37,9 +37,11 @@ def closest_distances(queries: np.ndarray, reference: np.ndarray) -> np.ndarray:
     out = np.empty(len(queries))
     for start in range(0, len(queries), _CHUNK):
         block = queries[start:start + _CHUNK]  # (c, d)
-        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b; rounding can make it slightly negative, hence the clip
+        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b finds the nearest row fast; its rounding error would
+        # hide exact copies, so the distance to that row is then computed directly
         sq = np.einsum("ij,ij->i", block, block)[:, None] + ref_sq[None, :] - 2.0 * block @ reference.T  # (c, r)
-        out[start:start + _CHUNK] = np.sqrt(np.clip(sq.min(axis=1), 0.0, None))
+        nearest = reference[sq.argmin(axis=1)]  # (c, d)
+        out[start:start + _CHUNK] = np.sqrt(((block - nearest) ** 2).sum(axis=1))
     return out
 
 
