@@ -5,7 +5,13 @@ import torch
 
 from ganforge.config import Config
 from ganforge.data.masks import (
-    MASK_KINDS, MaskSampler, center_square, coverage, draw_masks, fixed_masks, lower_half,
+    MASK_KINDS,
+    MaskSampler,
+    center_square,
+    coverage,
+    draw_masks,
+    fixed_masks,
+    lower_half,
 )
 from ganforge.errors import ConfigError
 

@@ -36,8 +36,16 @@ from PIL import Image
 
 from ganforge.data import folders
 from ganforge.errors import ConfigError, DataError
-from ganforge.translate import Inputs, find_inputs, plan_outputs, save_image, seeded, to_model_input, to_pil, \
-    translate_any_size
+from ganforge.translate import (
+    Inputs,
+    find_inputs,
+    plan_outputs,
+    save_image,
+    seeded,
+    to_model_input,
+    to_pil,
+    translate_any_size,
+)
 
 Tensor = torch.Tensor
 MASK_THRESHOLD = 128  # gray level from which a mask pixel means "fill"

@@ -24,7 +24,12 @@ from torch import nn
 
 from ganforge.data.masks import MaskSampler, fixed_masks
 from ganforge.games.base import Game, Terms
-from ganforge.games.translation import patch_critic, save_triplets, translation_spec, translator
+from ganforge.games.translation import (
+    patch_critic,
+    save_triplets,
+    translation_spec,
+    translator,
+)
 from ganforge.objectives import minimax_value
 
 Tensor = torch.Tensor
@@ -92,7 +97,6 @@ def global_critic(m, channels: int, resolution: int) -> nn.Module:
 
 class InpaintGame(Game):
     name = "inpaint"
-    ema = ("G",)
 
     def __init__(self, cfg, data=None):
         super().__init__(cfg, data)
