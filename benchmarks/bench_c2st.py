@@ -22,6 +22,7 @@ It prints markdown tables; the numbers in docs/benchmarks.md come from it.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -80,7 +81,7 @@ def end_of_run(presets: list[str], runs: Path) -> list[tuple]:
         secs = train(preset, run)
         (line,) = evaluate_run(run, ["c2st"], write=False)
         rows.append((preset, line["step"], fmt_c2st(line), f"{line['values']['p_value']:.2g}", line["values"]["n_test"],
-                     f"{d_reading(run):.3f}", f"{secs:.0f}" if secs == secs else "reused"))
+                     f"{d_reading(run):.3f}", f"{secs:.0f}" if math.isfinite(secs) else "reused"))
     return rows
 
 
@@ -103,7 +104,13 @@ def lab_cost(repeats: int = 20) -> dict:
     """Milliseconds of the lab's accuracies and of all its slower numbers, on the lab's defaults."""
     from ganforge.engine import Trainer
     from ganforge.lab.settings import LabSettings
-    from ganforge.lab.snapshot import Nets, accuracies, make_view, sample_metrics, take_snapshot
+    from ganforge.lab.snapshot import (
+        Nets,
+        accuracies,
+        make_view,
+        sample_metrics,
+        take_snapshot,
+    )
 
     s = LabSettings()
     trainer = Trainer(s.to_config(), dataset=s.distribution())

@@ -11,7 +11,13 @@ import torch
 
 from ganforge.data.mixtures import make_distribution
 from ganforge.errors import ConfigError
-from ganforge.metrics.c2st import binomial_p_value, c2st, c2st_samples, quantize_like, wilson_interval
+from ganforge.metrics.c2st import (
+    binomial_p_value,
+    c2st,
+    c2st_samples,
+    quantize_like,
+    wilson_interval,
+)
 from ganforge.metrics.evaluate import evaluate_samples
 
 
@@ -103,9 +109,9 @@ def test_eval_lines_carry_the_interval_and_provenance():
 
 
 def test_lab_shows_the_fresh_classifier_beside_d_and_d_star():
+    from ganforge.engine import Trainer
     from ganforge.lab.settings import LabSettings
     from ganforge.lab.snapshot import Nets, make_view, sample_metrics
-    from ganforge.engine import Trainer
 
     s = LabSettings()
     trainer = Trainer(s.to_config(), dataset=s.distribution())

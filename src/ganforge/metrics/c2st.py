@@ -172,7 +172,7 @@ def c2st(real: torch.Tensor, fake: torch.Tensor, classifier: str = "mlp", seed: 
     x_train, x_test = (x_train - mean) / scale, (x_test - mean) / scale
     with torch.inference_mode(False), torch.enable_grad():  # callers may be in no_grad (the lab's worker)
         if classifier == "knn":
-            k = max(1, int(round(math.sqrt(x_train.shape[0]))))
+            k = max(1, round(math.sqrt(x_train.shape[0])))
             k += 1 - k % 2  # odd: a binary vote never ties
             pred = _knn_predict(x_train, y_train, x_test, k)
             name = f"knn (k={k}, Euclidean on centred, globally scaled features)"
