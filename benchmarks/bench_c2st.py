@@ -74,15 +74,14 @@ def fmt_c2st(line: dict) -> str:
     return f"{v['accuracy']:.1%} [{v['ci_low']:.1%}, {v['ci_high']:.1%}]"
 
 
-def end_of_run(presets: list[str], runs: Path) -> list[tuple]:
-    rows = []
+def end_of_run(presets: list[str], runs: Path):
+    """One table row per preset, yielded as soon as that preset is trained and judged."""
     for preset in presets:
         run = runs / preset
         secs = train(preset, run)
         (line,) = evaluate_run(run, ["c2st"], write=False)
-        rows.append((preset, line["step"], fmt_c2st(line), f"{line['values']['p_value']:.2g}", line["values"]["n_test"],
-                     f"{d_reading(run):.3f}", f"{secs:.0f}" if math.isfinite(secs) else "reused"))
-    return rows
+        yield (preset, line["step"], fmt_c2st(line), f"{line['values']['p_value']:.2g}", line["values"]["n_test"],
+               f"{d_reading(run):.3f}", f"{secs:.0f}" if math.isfinite(secs) else "reused")
 
 
 def over_training(preset: str, runs: Path) -> list[tuple]:
@@ -152,7 +151,7 @@ def main() -> None:
         print("| preset | round | C2ST accuracy [95% interval] | p-value | held-out | game's D: distance | train s |")
         print("|---|---|---|---|---|---|---|")
         for row in end_of_run(presets, runs):
-            print("| " + " | ".join(str(c) for c in row) + " |")
+            print("| " + " | ".join(str(c) for c in row) + " |", flush=True)
     for preset in [p for p in args.over_training.split(",") if p]:
         print(f"\n| preset | round | C2ST accuracy [95% interval] | {'JS (nats)' if preset != 'digits' else 'FID (MNIST features)'} |")
         print("|---|---|---|---|")
