@@ -22,6 +22,12 @@ environment for the benchmark only (neither changes torch):
     pip install ctgan          # the reference tool (CTGAN, Xu et al. 2019)
     pip install sdmetrics      # only for --check-sdmetrics: the same report computed by SDMetrics
 
+Run it from a clean export of a commit when others are editing the tree, e.g.
+``git archive HEAD src benchmarks | tar -x -C /tmp/snap && git rev-parse --short HEAD >
+/tmp/snap/COMMIT``, then ``cd /tmp/snap && PYTHONPATH=src python benchmarks/bench_tabular.py
+--results ...``: the fits run the snapshot's code (``PYTHONPATH=ROOT/src``) and each result
+names its commit.
+
 Examples (the data from $GANFORGE_DATA or `ganforge data fetch adult`):
 
     OMP_NUM_THREADS=1 python benchmarks/bench_tabular.py --seeds 0 --epochs 300
@@ -193,7 +199,11 @@ def _fit_pair(tools, seed: int, epochs: int, budget_s: float, work: Path, data_d
 
 
 def _commit() -> str:
-    """The ganforge commit measured (with "+changes" when the working tree differs from it)."""
+    """The ganforge commit measured: ROOT/COMMIT in an exported snapshot, else git's HEAD (with
+    "+changes" when the tabular code in the working tree differs from it)."""
+    if (ROOT / "COMMIT").is_file():
+        return (ROOT / "COMMIT").read_text().strip()
+
     def git(*a):
         return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
