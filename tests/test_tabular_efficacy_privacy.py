@@ -121,3 +121,8 @@ def test_privacy_samples_rows_reproducibly():
     a = privacy(train, synth, kinds, max_rows=50, seed=3)
     assert a == privacy(train, synth, kinds, max_rows=50, seed=3)
     assert a["rows"]["synthetic"] == 50 and a["holdout"] is None and math.isnan(a["median_ratio"])
+    # a large training table: distances to a sample of it, never shorter than to the whole table
+    full = privacy(train, synth, kinds, max_rows=0, keep_distances=True)
+    part = privacy(train, synth, kinds, max_rows=0, keep_distances=True, max_reference_rows=100)
+    assert part["rows"]["train"] == 100 and full["rows"]["train"] == 300
+    assert np.all(part["distances"]["synthetic"] >= full["distances"]["synthetic"] - 1e-6)

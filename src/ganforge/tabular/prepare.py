@@ -80,10 +80,12 @@ class Encoder:
     ``onehot_weight``; an unseen category is all zeros.
     """
 
-    def __init__(self, kinds: dict[str, str], scale: str = "standard", onehot_weight: float = 1.0):
+    def __init__(self, kinds: dict[str, str], scale: str = "standard", onehot_weight: float = 1.0,
+                 dtype=np.float64):
         self.kinds = dict(kinds)
         self.scale = scale
         self.onehot_weight = onehot_weight
+        self.dtype = dtype  # of the encoded matrix: float32 halves the memory of wide one-hot blocks
         self.stats: dict[str, tuple] = {}
 
     def fit(self, frame) -> "Encoder":
@@ -108,7 +110,7 @@ class Encoder:
         return sum((1 + s[3]) if s[0] == "num" else len(s[1]) for s in self.stats.values())
 
     def transform(self, frame) -> np.ndarray:
-        """The encoded rows of ``frame``, shape (rows, width), float64."""
+        """The encoded rows of ``frame``, shape (rows, width), of the encoder's dtype."""
         blocks = []
         for column, stat in self.stats.items():
             if stat[0] == "num":
@@ -117,14 +119,14 @@ class Encoder:
                 missing = np.isnan(x)
                 # missing -> 0: the fitted mean after standard scaling, the minimum after minmax
                 z = np.where(missing, 0.0, (np.nan_to_num(x) - center) / spread)
-                blocks.append(z[:, None])  # (rows, 1)
+                blocks.append(z[:, None].astype(self.dtype))  # (rows, 1)
                 if indicator:
-                    blocks.append(missing[:, None].astype(np.float64))
+                    blocks.append(missing[:, None].astype(self.dtype))
             else:
                 index = stat[1]
-                onehot = np.zeros((len(frame), len(index)))  # (rows, categories)
+                onehot = np.zeros((len(frame), len(index)), dtype=self.dtype)  # (rows, categories)
                 codes = np.array([index.get(v, -1) for v in categories(frame[column])])
                 seen = codes >= 0
                 onehot[np.flatnonzero(seen), codes[seen]] = self.onehot_weight
                 blocks.append(onehot)
-        return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
+        return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0), dtype=self.dtype)

@@ -27,7 +27,7 @@ import numpy as np
 from ganforge.tabular.prepare import Encoder, categories, numeric
 from ganforge.tabular.quality import CONTINUOUS_KINDS
 
-_CHUNK = 256  # query rows per distance block: a (256, training rows) float64 matrix at a time
+_CHUNK = 256  # query rows per distance block: a (256, training rows) matrix at a time
 
 
 def closest_distances(queries: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -78,27 +78,33 @@ def _summary(d: np.ndarray) -> dict:
             "zero_share": float(np.mean(d == 0))}
 
 
+MAX_REFERENCE_ROWS = 50_000  # training rows DCRs are measured against (Adult's 32,561 all count)
+
+
 def privacy(train, synth, kinds: dict[str, str], holdout=None, max_rows: int = 5000, seed: int = 0,
-            keep_distances: bool = False) -> dict:
+            keep_distances: bool = False, max_reference_rows: int = MAX_REFERENCE_ROWS) -> dict:
     """DCR and exact copies of ``synth`` against ``train``, beside those of ``holdout`` when given
     (all normalised frames, see :func:`ganforge.tabular.prepare.normalise`).
 
     DCRs are computed for at most ``max_rows`` synthetic and hold-out rows (drawn with ``seed``;
-    0: all) against every training row; exact copies are counted over all rows. Returns
+    0: all) against at most ``max_reference_rows`` training rows (a uniform sample of a larger
+    table, which can only lengthen distances, and lengthens synthetic and hold-out ones alike, so
+    their ratio stays comparable; 0: all); exact copies are counted over all rows. Returns
     ``{"encoding", "synthetic": {"median", "p5", "mean", "zero_share"}, "holdout": {...} or None,
     "median_ratio", "exact_copies", "exact_copies_holdout", "rows"}`` (``median_ratio`` =
     synthetic median DCR / hold-out median DCR), plus the sampled distances under
     ``"distances"`` when ``keep_distances``.
     """
     rng = np.random.default_rng(seed)
-    encoder = Encoder(kinds, scale="minmax", onehot_weight=1.0 / math.sqrt(2.0)).fit(train)
-    reference = encoder.transform(train)  # (n_train, d)
+    encoder = Encoder(kinds, scale="minmax", onehot_weight=1.0 / math.sqrt(2.0), dtype=np.float32).fit(train)
+    reference_rows = _sample(train, max_reference_rows, rng)
+    reference = encoder.transform(reference_rows)  # (n_reference, d)
     synth_rows = _sample(synth, max_rows, rng)
     d_synth = closest_distances(encoder.transform(synth_rows), reference)
     out = {"encoding": "continuous: min-max by the training range; categorical: one-hot / sqrt(2); Euclidean",
            "synthetic": _summary(d_synth), "holdout": None, "median_ratio": math.nan,
            "exact_copies": exact_copy_share(train, synth, kinds), "exact_copies_holdout": None,
-           "rows": {"synthetic": len(synth_rows), "holdout": 0, "train": len(train)}}
+           "rows": {"synthetic": len(synth_rows), "holdout": 0, "train": len(reference_rows)}}
     distances = {"synthetic": d_synth}
     if holdout is not None and len(holdout):
         holdout_rows = _sample(holdout, max_rows, rng)

@@ -119,10 +119,9 @@ def _shared_codes(real, synth) -> tuple[np.ndarray, np.ndarray, int]:
     return codes[: len(real)], codes[len(real):], len(uniques) + 1
 
 
-def _joint_tvd(real_a, real_b, synth_a, synth_b) -> float:
-    """Total variation distance between the joint frequencies of (a, b) in the two tables."""
-    ra, sa, n_a = _shared_codes(real_a, synth_a)
-    rb, sb, n_b = _shared_codes(real_b, synth_b)
+def _joint_tvd(ra, rb, sa, sb, n_b: int) -> float:
+    """Total variation distance between the joint frequencies of two columns' codes (see
+    :func:`_shared_codes`; ``n_b``: the second column's number of codes) in the two tables."""
     # one int64 key per (a, b) value pair; only the pairs that occur are counted (no n_a x n_b table)
     keys_r, count_r = np.unique(ra.astype(np.int64) * n_b + rb, return_counts=True)
     keys_s, count_s = np.unique(sa.astype(np.int64) * n_b + sb, return_counts=True)
@@ -134,11 +133,7 @@ def _joint_tvd(real_a, real_b, synth_a, synth_b) -> float:
     return float(0.5 * np.abs(p - q).sum())
 
 
-def cramers_v(a, b) -> float:
-    """Cramer's V of the contingency table of two columns (missing values a category of their
-    own; no continuity correction), NaN when either column takes fewer than two values."""
-    ca, _, n_a = _shared_codes(a, a[:0])
-    cb, _, n_b = _shared_codes(b, b[:0])
+def _cramers_v_codes(ca: np.ndarray, cb: np.ndarray, n_a: int, n_b: int) -> float:
     table = np.zeros((n_a, n_b))
     np.add.at(table, (ca, cb), 1.0)
     table = table[table.sum(1) > 0][:, table.sum(0) > 0]  # (r, c) observed counts
@@ -150,12 +145,22 @@ def cramers_v(a, b) -> float:
     return math.sqrt(chi2 / (n * (min(table.shape) - 1)))
 
 
+def cramers_v(a, b) -> float:
+    """Cramer's V of the contingency table of two columns (missing values a category of their
+    own; no continuity correction), NaN when either column takes fewer than two values."""
+    ca, _, n_a = _shared_codes(a, a[:0])
+    cb, _, n_b = _shared_codes(b, b[:0])
+    return _cramers_v_codes(ca, cb, n_a, n_b)
+
+
 def contingency_similarity(real_a, real_b, synth_a, synth_b) -> float:
     """1 - the total variation distance between the joint frequency tables of two categorical
     columns in the real and the synthetic table (a missing value is a category of its own)."""
     if len(real_a) == 0 or len(synth_a) == 0:
         return math.nan
-    return 1.0 - _joint_tvd(real_a, real_b, synth_a, synth_b)
+    ra, sa, _ = _shared_codes(real_a, synth_a)
+    rb, sb, n_b = _shared_codes(real_b, synth_b)
+    return 1.0 - _joint_tvd(ra, rb, sa, sb, n_b)
 
 
 def discretize(series) -> np.ndarray:
@@ -204,10 +209,12 @@ def column_pair_trends(real, synth, kinds: dict[str, str], correlation_threshold
     None). ``counted`` is False for a pair whose real trend is at or below the threshold
     (|r_real| for correlations, Cramer's V for contingency tables; 0 counts every pair)."""
     scored = [(c, _family(k)) for c, k in kinds.items() if _family(k)]
-    binned = {}
+    coded = {}  # column -> (real codes, synthetic codes, number of codes), for contingency tables
     for column, family in scored:
         if family == "continuous":  # each table binned over its own range, as SDMetrics does
-            binned[column] = (discretize(real[column]), discretize(synth[column]))
+            coded[column] = _shared_codes(discretize(real[column]), discretize(synth[column]))
+        else:
+            coded[column] = _shared_codes(real[column], synth[column])
     out = []
     for (a, fa), (b, fb) in itertools.combinations(scored, 2):
         if fa == fb == "continuous":
@@ -216,12 +223,11 @@ def column_pair_trends(real, synth, kinds: dict[str, str], correlation_threshold
             out.append({"columns": [a, b], "metric": "CorrelationSimilarity", "score": score,
                         "real_correlation": r_real, "synthetic_correlation": r_synth, "counted": counted})
             continue
-        ra, sa = binned.get(a, (real[a], synth[a]))
-        rb, sb = binned.get(b, (real[b], synth[b]))
-        counted = association_threshold <= 0 or cramers_v(np.asarray(ra, dtype=object),
-                                                          np.asarray(rb, dtype=object)) > association_threshold
+        (ra, sa, n_a), (rb, sb, n_b) = coded[a], coded[b]
+        counted = association_threshold <= 0 or _cramers_v_codes(ra, rb, n_a, n_b) > association_threshold
+        empty = len(ra) == 0 or len(sa) == 0
         out.append({"columns": [a, b], "metric": "ContingencySimilarity",
-                    "score": contingency_similarity(ra, rb, sa, sb),
+                    "score": math.nan if empty else 1.0 - _joint_tvd(ra, rb, sa, sb, n_b),
                     "real_correlation": None, "synthetic_correlation": None, "counted": counted})
     return out
 
