@@ -60,6 +60,12 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu_s() -> float:
+    """CPU seconds this process has used (user + system): on a shared machine, the fit's real cost."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class _Deadline:
     """Stops a training loop between epochs once the next epoch would end past ``budget_s``."""
 
@@ -132,12 +138,12 @@ def worker(tool: str, seed: int, epochs: int, budget_s: float, out: Path, data_d
 
     train = load_adult("train", data_dir)
     out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_s()
     if tool == "ganforge":
         from ganforge.tabular import sample
 
         run, epochs = _fit_ganforge(train, out / "run", seed, epochs, budget_s)
-        train_s = time.perf_counter() - start
+        train_s, train_cpu_s = time.perf_counter() - start, _cpu_s() - cpu_start
         start = time.perf_counter()
         synth = sample(run, len(train), seed=seed)
     elif tool == "ctgan":
@@ -152,7 +158,7 @@ def worker(tool: str, seed: int, epochs: int, budget_s: float, out: Path, data_d
         model.set_random_state(seed)
         discrete = [c for c in train.columns if c not in ADULT_CONTINUOUS]
         model.fit(train, discrete_columns=discrete)
-        train_s = time.perf_counter() - start
+        train_s, train_cpu_s = time.perf_counter() - start, _cpu_s() - cpu_start
         epochs = deadline.epochs if deadline else epochs
         start = time.perf_counter()
         synth = model.sample(len(train))
@@ -161,6 +167,7 @@ def worker(tool: str, seed: int, epochs: int, budget_s: float, out: Path, data_d
     sample_s = time.perf_counter() - start
     synth.to_csv(out / "synth.csv", index=False)
     info = {"tool": tool, "seed": seed, "epochs": epochs, "budget_s": budget_s, "train_s": train_s,
+            "train_cpu_s": train_cpu_s,
             "sample_s": sample_s, "peak_rss_mb": _peak_rss_mb(), "rows": len(synth)}
     (out / "fit.json").write_text(json.dumps(info) + "\n")
 
@@ -241,7 +248,8 @@ def compare(args) -> None:
             synth_n = normalise(synth, kinds, formats)
             eff = efficacy(real_n, synth_n, test_n, ADULT_TARGET, kinds, DEFAULT_MODELS, 0, real_scores)
             row = {"tool": tool, "seed": seed, "setting": setting, "epochs": fit["epochs"],
-                   "train_s": fit["train_s"], "sample_s": fit["sample_s"], "peak_rss_mb": fit["peak_rss_mb"],
+                   "train_s": fit["train_s"], "train_cpu_s": fit.get("train_cpu_s"), "sample_s": fit["sample_s"],
+                   "peak_rss_mb": fit["peak_rss_mb"],
                    "quality": res["quality"]["quality"], "column_shapes": res["quality"]["column_shapes"],
                    "pair_trends": res["quality"]["column_pair_trends"],
                    "f1": eff["f1_synthetic"], "f1_real": eff["f1_real"],
@@ -259,6 +267,7 @@ def compare(args) -> None:
 # ---------------------------------------------------------------------------------------- output
 
 _COLUMNS = (("tool", "{}"), ("seed", "{}"), ("setting", "{}"), ("epochs", "{}"), ("train_s", "{:.0f}"),
+            ("train_cpu_s", "{:.0f}"),
             ("peak_rss_mb", "{:.0f}"), ("quality", "{:.4f}"), ("column_shapes", "{:.4f}"),
             ("pair_trends", "{:.4f}"), ("f1", "{:.4f}"), ("f1_real", "{:.4f}"), ("accuracy", "{:.4f}"),
             ("dcr_median", "{:.4f}"), ("dcr_holdout_median", "{:.4f}"), ("exact_copies", "{:.2%}"))
@@ -271,6 +280,32 @@ def _format(rows: list[dict]) -> str:
 
     lines = ["| " + " | ".join(k for k, _ in _COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]
     lines += ["| " + " | ".join(cell(r, k, f) for k, f in _COLUMNS) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+_SUMMARY = ("epochs", "train_s", "train_cpu_s", "peak_rss_mb", "quality", "column_shapes", "pair_trends", "f1",
+            "f1_real", "accuracy", "dcr_median", "exact_copies")
+
+
+def _summary(rows: list[dict]) -> str:
+    """Mean and standard deviation over seeds of every figure, per tool and setting."""
+    import numpy as np
+
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["setting"], r["tool"]), []).append(r)
+    lines = ["| setting | tool | seeds | " + " | ".join(_SUMMARY) + " |", "|" + "---|" * (len(_SUMMARY) + 3)]
+    for (setting, tool), group in sorted(groups.items()):
+        cells = []
+        for key in _SUMMARY:
+            values = np.array([r[key] for r in group if r.get(key) is not None], dtype=float)
+            if not len(values):
+                cells.append("-")
+            elif key in ("epochs", "train_s", "train_cpu_s", "peak_rss_mb"):
+                cells.append(f"{values.mean():.0f}")
+            else:
+                cells.append(f"{values.mean():.4f} ± {values.std():.4f}" if len(values) > 1 else f"{values.mean():.4f}")
+        lines.append(f"| {setting} | {tool} | {len(group)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -319,7 +354,8 @@ def main(argv=None) -> None:
     if args.worker:
         worker(args.worker, args.seed, args.epochs, args.budget_s, Path(args.out), args.data_dir)
     elif args.table:
-        print(_format(_read_results(Path(args.results))))
+        rows = _read_results(Path(args.results))
+        print(_format(rows) + "\n\n" + _summary(rows))
     elif args.check_sdmetrics:
         check_sdmetrics(args)
     else:
