@@ -178,8 +178,9 @@ def _launch(tool: str, seed: int, epochs: int, budget_s: float, out: Path, data_
     if data_dir:
         cmd += ["--data-dir", data_dir]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
-    log = open(out.with_suffix(".log"), "w")
-    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix(".log"), "w") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 # ---------------------------------------------------------------------------------- the comparison
@@ -212,7 +213,7 @@ def _commit() -> str:
         return (ROOT / "COMMIT").read_text().strip()
 
     def git(*a):
-        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
 
     dirty = git("status", "--porcelain", "--", "src/ganforge/tabular", "src/ganforge/games/tabular.py",
                 "src/ganforge/nets/tabular.py")
@@ -224,7 +225,12 @@ def compare(args) -> None:
 
     from ganforge.fileio import append_json_line
     from ganforge.tabular.adult import ADULT_TARGET, load_adult
-    from ganforge.tabular.efficacy import DEFAULT_MODELS, efficacy, positive_class, train_and_test
+    from ganforge.tabular.efficacy import (
+        DEFAULT_MODELS,
+        efficacy,
+        positive_class,
+        train_and_test,
+    )
     from ganforge.tabular.evaluate import evaluate, resolve_metadata
     from ganforge.tabular.prepare import normalise
 

@@ -12,7 +12,12 @@ import pytest
 from ganforge.commands import data as data_command
 from ganforge.data import sources
 from ganforge.errors import DataError
-from ganforge.tabular.adult import ADULT_COLUMNS, ADULT_CONTINUOUS, ADULT_ROWS, load_adult
+from ganforge.tabular.adult import (
+    ADULT_COLUMNS,
+    ADULT_CONTINUOUS,
+    ADULT_ROWS,
+    load_adult,
+)
 
 _TRAIN_LINES = (
     "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, 2174, 0, 40, United-States, <=50K\n"

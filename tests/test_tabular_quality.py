@@ -10,7 +10,12 @@ import pandas as pd
 import pytest
 
 from ganforge.tabular.quality import (
-    contingency_similarity, correlation_similarity, cramers_v, discretize, ks_complement, quality_report,
+    contingency_similarity,
+    correlation_similarity,
+    cramers_v,
+    discretize,
+    ks_complement,
+    quality_report,
     tv_complement,
 )
 

@@ -103,8 +103,8 @@ def summary_lines(result: dict) -> list[str]:
         return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4f}"
 
     q = result["quality"]
-    lines = [f"quality {pct(q['quality'])}  (column shapes {pct(q['column_shapes'])}, "
-             f"column-pair trends {pct(q['column_pair_trends'])})"]
+    lines = [(f"quality {pct(q['quality'])}  (column shapes {pct(q['column_shapes'])}, "
+              f"column-pair trends {pct(q['column_pair_trends'])})")]
     e = result["efficacy"]
     if e is not None:
         lines.append(f"efficacy ({e['metric']} of {e['target']}, mean of {', '.join(e['models'])}): "

@@ -88,7 +88,7 @@ class Encoder:
         self.dtype = dtype  # of the encoded matrix: float32 halves the memory of wide one-hot blocks
         self.stats: dict[str, tuple] = {}
 
-    def fit(self, frame) -> "Encoder":
+    def fit(self, frame) -> Encoder:
         for column, kind in self.kinds.items():
             if kind in CONTINUOUS_KINDS:
                 x = numeric(frame[column])

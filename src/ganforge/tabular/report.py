@@ -195,36 +195,36 @@ def build_report(result: dict, real, synth, title: str = "Synthetic table report
     q = result["quality"]
     formats = result.get("datetime_formats")
     real_n, synth_n = normalise(real, kinds, formats), normalise(synth, kinds, formats)
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>", _headline(result),
-             "<h2>Column shapes</h2>",
-             "<p>Continuous columns: 1 - the Kolmogorov-Smirnov statistic; categorical columns: 1 - the "
-             "total variation distance of the category shares (missing values left out), as in SDMetrics' "
-             "Quality Report.</p>", _figure(shapes_png(q), "column shape scores"), "<div class='grid'>"]
+    head = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style></head><body><h1>{html.escape(title)}</h1>")
+    shapes = ("<p>Continuous columns: 1 - the Kolmogorov-Smirnov statistic; categorical columns: 1 - the "
+              "total variation distance of the category shares (missing values left out), as in SDMetrics' "
+              "Quality Report.</p>")
+    parts = [head, _headline(result), "<h2>Column shapes</h2>", shapes, _figure(shapes_png(q), "column shape scores"),
+             "<div class='grid'>"]
     for name, col in q["columns"].items():
         parts.append(_figure(column_png(name, col["kind"], real_n[name], synth_n[name], col["score"]),
                              f"{name}: real (grey) and synthetic (blue)"))
-    parts += ["</div>", "<h2>Column-pair trends</h2>",
-              "<p>Each cell is 1 - the pair's score: |r_real - r_synth| / 2 (Pearson) for two continuous "
+    trends = ("<p>Each cell is 1 - the pair's score: |r_real - r_synth| / 2 (Pearson) for two continuous "
               "columns, the total variation distance between the joint frequency tables otherwise (a "
-              "continuous column cut into 10 equal-width bins). 0 (white): the trend is reproduced.</p>",
-              _figure(pair_heatmap_png(q), "column-pair trend differences")]
+              "continuous column cut into 10 equal-width bins). 0 (white): the trend is reproduced.</p>")
+    parts += ["</div>", "<h2>Column-pair trends</h2>", trends, _figure(pair_heatmap_png(q), "column-pair trend differences")]
     e = result["efficacy"]
     if e is not None:
         table = "".join(
             f"<tr><td>{html.escape(n)}</td><td>{_fmt(m['real']['f1'])}</td><td>{_fmt(m['synthetic']['f1'])}</td>"
             f"<td>{_fmt(m['real']['accuracy'])}</td><td>{_fmt(m['synthetic']['accuracy'])}</td></tr>"
             for n, m in e["models"].items())
-        parts += ["<h2>Machine-learning efficacy</h2>",
-                  f"<p>Classifiers predict {html.escape(e['target'])} from the other columns, trained on the "
-                  f"real training rows or on the synthetic rows, and tested on the real hold-out rows "
-                  f"({html.escape(e['metric'])}, as in the CTGAN paper).</p>",
-                  "<table class='prov'><tr><th>classifier</th><th>F1, real</th><th>F1, synthetic</th>"
-                  f"<th>accuracy, real</th><th>accuracy, synthetic</th></tr>{table}</table>",
-                  _figure(efficacy_png(e), "F1 by classifier")]
+        intro = (f"<p>Classifiers predict {html.escape(e['target'])} from the other columns, trained on the "
+                 f"real training rows or on the synthetic rows, and tested on the real hold-out rows "
+                 f"({html.escape(e['metric'])}, as in the CTGAN paper).</p>")
+        grid = ("<table class='prov'><tr><th>classifier</th><th>F1, real</th><th>F1, synthetic</th>"
+                f"<th>accuracy, real</th><th>accuracy, synthetic</th></tr>{table}</table>")
+        parts += ["<h2>Machine-learning efficacy</h2>", intro, grid, _figure(efficacy_png(e), "F1 by classifier")]
     p = result["privacy"]
-    parts += ["<h2>Privacy</h2>", f"<p>Distance to the closest training row ({html.escape(p['encoding'])}), "
-              f"for {p['rows']['synthetic']} synthetic rows and {p['rows']['holdout']} real hold-out rows.</p>"]
+    dcr = (f"<p>Distance to the closest training row ({html.escape(p['encoding'])}), for "
+           f"{p['rows']['synthetic']} synthetic rows and {p['rows']['holdout']} real hold-out rows.</p>")
+    parts += ["<h2>Privacy</h2>", dcr]
     if p.get("distances"):
         parts.append(_figure(dcr_png(p["distances"]), "distance to closest record"))
     parts.append("</body></html>")
