@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ganforge.data import digits, sources
-from ganforge.data import TABULAR_DATASETS, TRANSLATION_DATASETS, paired
+from ganforge.data import TABULAR_DATASETS, TRANSLATION_DATASETS, digits, paired, sources
 from ganforge.data.images import IMAGE_DATASETS, SPLITS
 from ganforge.errors import DataError, unknown_name
 
