@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ganforge.data import TABULAR_DATASETS, TRANSLATION_DATASETS, digits, paired, sources
+from ganforge.data import (
+    TABULAR_DATASETS,
+    TRANSLATION_DATASETS,
+    digits,
+    paired,
+    sources,
+)
 from ganforge.data.images import IMAGE_DATASETS, SPLITS
 from ganforge.errors import DataError, unknown_name
 
