@@ -5,7 +5,13 @@ import pytest
 import torch
 from PIL import Image
 
-from ganforge.data.degrade import Degradation, bicubic_down, gaussian_blur, mod_crop, quantize
+from ganforge.data.degrade import (
+    Degradation,
+    bicubic_down,
+    gaussian_blur,
+    mod_crop,
+    quantize,
+)
 from ganforge.errors import ConfigError
 
 

@@ -36,7 +36,15 @@ from torch import nn
 
 from ganforge.data import folders
 from ganforge.errors import ConfigError, DataError
-from ganforge.translate import Inputs, find_inputs, plan_outputs, run_tiled, save_image, to_model_input, to_pil
+from ganforge.translate import (
+    Inputs,
+    find_inputs,
+    plan_outputs,
+    run_tiled,
+    save_image,
+    to_model_input,
+    to_pil,
+)
 
 Tensor = torch.Tensor
 

@@ -112,7 +112,7 @@ class SuperResolutionGame(Game):
         return lr, hr, tr.G_train(lr).float()
 
     def d_loss(self, tr) -> Terms:
-        lr, hr, sr = self._batch = self._sr_batch(tr)
+        _, hr, sr = self._batch = self._sr_batch(tr)
         real_logits = tr.D_train(hr).float()  # (B, 1, h, w): one logit per patch
         fake_logits = tr.D_train(sr.detach()).float()
         terms = Terms()
@@ -137,7 +137,7 @@ class SuperResolutionGame(Game):
         return torch.stack([F.mse_loss(f.float(), r.detach().float()) for f, r in zip(fake, real)]).mean()
 
     def g_loss(self, tr) -> Terms:
-        lr, hr, sr = self._batch or self._sr_batch(tr)
+        _, hr, sr = self._batch or self._sr_batch(tr)
         self._batch = None
         loss = tr.cfg.loss
         terms = Terms()
