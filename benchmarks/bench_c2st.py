@@ -139,6 +139,7 @@ def main() -> None:
     ap.add_argument("--over-training", default="ring8,digits")
     ap.add_argument("--runs", default="runs/c2st")
     ap.add_argument("--lab", action="store_true", help="also time the lab's accuracies and view rate")
+    ap.add_argument("--lab-only", action="store_true", help="only the lab measurements")
     ap.add_argument("--chromium", default=os.environ.get("GANFORGE_CHROMIUM", "/usr/bin/chromium"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -146,6 +147,8 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"\nganforge C2ST benchmark: {os.cpu_count()} CPU cores, 1 torch thread, torch {torch.__version__}, "
           f"{platform.python_implementation()} {platform.python_version()}, load average {load:.2f} at start\n")
+    if args.lab_only:
+        args.presets, args.over_training, args.lab = "", "", True
     presets = [p for p in args.presets.split(",") if p]
     if presets:
         print("| preset | round | C2ST accuracy [95% interval] | p-value | held-out | game's D: distance | train s |")
@@ -165,10 +168,22 @@ def main() -> None:
             sys.path.insert(0, str(Path(__file__).parent))
             from bench_lab import page_run
 
-            with tempfile.TemporaryDirectory() as ws:
-                page = page_run(10.0, 5, args.chromium, ws)
-            print(f"| view updates/s drawn in the browser (target >= 20) | {page['views_per_s']:.1f} |")
-            print(f"| lab rounds/s, page attached | {page['rounds_per_s']:.0f} |")
+            from ganforge.lab import snapshot
+
+            pages = {}
+            # side by side, without the accuracies first (the lab as it was), then with them
+            for label, patch in (("without the accuracies", lambda *a: {}), ("with the accuracies", None)):
+                original = snapshot.accuracies
+                if patch is not None:
+                    snapshot.accuracies = patch
+                try:
+                    with tempfile.TemporaryDirectory() as ws:
+                        pages[label] = page_run(10.0, 5, args.chromium, ws)
+                finally:
+                    snapshot.accuracies = original
+            for label, page in pages.items():
+                print(f"| view updates/s drawn in the browser, {label} (target >= 20) | {page['views_per_s']:.1f} |")
+                print(f"| lab rounds/s with the page attached, {label} | {page['rounds_per_s']:.0f} |")
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
 

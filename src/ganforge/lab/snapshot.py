@@ -37,6 +37,7 @@ N_SHOW = 384  # real and generated points drawn on screen
 N_MAP = 48  # 1D mode: z -> G(z) lines drawn between the two axes
 N_METRICS = 1000  # generated points behind modes captured, HQ% and the JS estimate
 N_BANDWIDTH = 400  # real points on which the KDE bandwidth is cross-validated
+N_ACCURACY = 500  # real and generated points each behind the three accuracies (D, D*, C2ST): 500 held out
 
 
 def f32(t: torch.Tensor) -> str:
@@ -341,7 +342,7 @@ def accuracies(nets: Nets, view: View, fake: torch.Tensor) -> dict:
     """
     from ganforge.metrics.c2st import c2st
 
-    n = min(view.real_metrics.shape[0], fake.shape[0])
+    n = min(view.real_metrics.shape[0], fake.shape[0], N_ACCURACY)
     real, fake = view.real_metrics[:n].float(), fake[:n].float()  # (n, dim) each
     half = n // 2
     test = torch.cat([real[half:], fake[half:]])  # (n - half) real then (n - half) fake, held out
