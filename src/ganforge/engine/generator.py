@@ -217,7 +217,8 @@ def load_generator(path_or_run: str | Path, ema: bool = True, device: str | torc
     """
     cfg, spec, nets = load_networks(path_or_run, device)
     if spec.input_shape is not None:  # G maps images to images: no latent noise to sample from
-        command = "ganforge inpaint" if cfg.model.game == "inpaint" else "ganforge translate"
+        command = {"inpaint": "ganforge inpaint", "super-resolution": "ganforge upscale"}.get(cfg.model.game,
+                                                                                             "ganforge translate")
         raise ConfigError(f"{path_or_run} is a model.game {cfg.model.game!r} model, which takes images rather "
                           f"than noise: use `{command}` (and its run's test split for scores)")
     net = nets.get("G_ema") if ema and "G_ema" in nets else nets.get("G")
@@ -274,6 +275,8 @@ def load_translator(path_or_run: str | Path, direction: str | None = None, ema: 
     if cfg.model.game == "gan" or spec.input_shape is None:
         raise ConfigError(f"{path_or_run} is not a translator (model.game {cfg.model.game!r}); "
                           f"use `ganforge sample` for generators")
+    if cfg.model.game == "super-resolution":
+        raise ConfigError(f"{path_or_run} is a super-resolution model; use `ganforge upscale`")
     game = make_game(cfg)
     choices = getattr(game, "directions")
     if cfg.model.game == "pix2pix":
