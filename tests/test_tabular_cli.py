@@ -45,6 +45,13 @@ def test_fit_and_sample_adult(adult_csv, tmp_path, capsys):
     assert not bad.exists()
     err = capsys.readouterr().err
     assert "already exists" in err and "has no value 'Pirate'" in err
+    # the generic commands cannot decode table rows: one line pointing to `ganforge tabular sample`
+    for command in (["sample", str(run), "-n", "4", "--out", str(tmp_path / "x.npy")],
+                    ["export", str(run), "--out", str(tmp_path / "g.pt")], ["eval", str(run)]):
+        assert main(command) == 1, command
+        err = capsys.readouterr().err
+        assert f"use `ganforge tabular sample {run} -n N" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "x.npy").exists() and not (tmp_path / "g.pt").exists()
 
 
 @pytest.mark.parametrize("content, args, message", [

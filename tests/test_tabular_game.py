@@ -11,11 +11,10 @@ import torch
 
 from ganforge.engine.trainer import Trainer
 from ganforge.errors import ConfigError
-from ganforge.games.tabular import cond_loss
+from ganforge.games.tabular import OutputLayout, activate, cond_loss
 from ganforge.tabular import fit, infer_metadata, sample
 from ganforge.tabular.fit import tabular_config
-from ganforge.tabular.table import encode_table
-from ganforge.tabular.transform import Span, TableTransformer
+from ganforge.tabular.transform import Span, TableTransformer, encode_table
 
 SMALL = {"model.z_dim": 8, "model.g_width": 16, "model.d_width": 16, "model.pack": 5, "train.batch_size": 50,
          "train.progress": False}
@@ -41,10 +40,26 @@ def trainer_for(df, steps: int) -> Trainer:
 def test_cond_loss_is_the_cross_entropy_of_the_asked_column():
     raw = torch.tensor([[2.0, 0.0, 5.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 3.0]])
     spans = [Span(0, 2, "softmax"), Span(2, 3, "softmax")]
-    c = torch.tensor([[1.0, 0, 0, 0, 0], [0, 0, 0, 0, 1.0]])  # row 0 asks column 0 = 0; row 1 column 1 = 2
-    mask = torch.tensor([[1.0, 0], [0, 1.0]])
+    col, cat = torch.tensor([0, 1]), torch.tensor([0, 2])  # row 0 asks column 0 = 0; row 1 column 1 = 2
     expected = (-torch.log_softmax(raw[0, :2], 0)[0] - torch.log_softmax(raw[1, 2:], 0)[2]) / 2
-    assert cond_loss(raw, c, mask, spans).item() == pytest.approx(expected.item())
+    assert cond_loss(raw, col, cat, OutputLayout(spans, spans)).item() == pytest.approx(expected.item())
+
+
+def test_activate_is_tanh_and_a_gumbel_softmax_per_span():
+    spans = [Span(0, 1, "tanh"), Span(1, 3, "softmax"), Span(4, 1, "tanh"), Span(5, 2, "softmax")]
+    layout = OutputLayout(spans)
+    raw = torch.randn(64, 7, generator=torch.Generator().manual_seed(0)) * 3
+    raw.requires_grad_(True)
+    out = activate(raw, layout, 0.2, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(out[:, [0, 4]], torch.tanh(raw[:, [0, 4]]))
+    # each softmax span is the softmax of (raw + the Gumbel noise of the same draw) / tau
+    u = torch.rand(64, 7, generator=torch.Generator().manual_seed(1)).clamp(1e-10, 1 - 1e-7)
+    noisy = (raw + -torch.log(-torch.log(u))) / 0.2
+    torch.testing.assert_close(out[:, 1:4], torch.softmax(noisy[:, 1:4], 1))
+    torch.testing.assert_close(out[:, 5:7], torch.softmax(noisy[:, 5:7], 1))
+    # gradients flow into every output, and only within its own span
+    out[:, 2].sum().backward()
+    assert raw.grad[:, [0, 4, 5, 6]].abs().sum() == 0 and raw.grad[:, 1:4].abs().sum() > 0
 
 
 def test_rounds_report_every_term_and_train_g():
@@ -71,6 +86,33 @@ def test_resume_is_bit_exact(tmp_path):
     for _ in range(3):
         resumed.step()
     for a, b in zip(straight.modules().values(), resumed.modules().values()):
+        for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+            assert torch.equal(x, y), name
+
+
+@pytest.mark.parametrize("reuse, forwards", [(False, 2), (True, 1)])
+def test_reuse_fakes_runs_g_once_per_round_and_resumes_exactly(tmp_path, reuse, forwards):
+    df = planted()
+    meta = infer_metadata(df)
+    table = encode_table(df, TableTransformer.fit(df, meta))
+    cfg = tabular_config({**SMALL, "train.steps": 4, "model.reuse_fakes": reuse, "optim.weight_decay": 1e-6})
+    tr = Trainer(cfg, dataset=table)
+    assert tr.opt_g.param_groups[0]["weight_decay"] == tr.opt_d.param_groups[0]["weight_decay"] == 1e-6
+    calls = []
+    hook = tr.G.register_forward_hook(lambda *a: calls.append(1))
+    tr.step()
+    hook.remove()
+    assert len(calls) == forwards
+    before = [p.clone() for p in tr.G.parameters()]
+    tr.step()
+    assert any(not torch.equal(a, b) for a, b in zip(before, tr.G.parameters()))  # the reused fakes train G
+    ckpt = tr.save_checkpoint(tmp_path / "checkpoints")
+    for _ in range(2):
+        tr.step()
+    resumed = Trainer.from_checkpoint(ckpt, dataset=table)  # restores the process RNG (D's dropout) too
+    for _ in range(2):
+        resumed.step()
+    for a, b in zip(tr.modules().values(), resumed.modules().values()):
         for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
             assert torch.equal(x, y), name
 

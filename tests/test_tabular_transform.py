@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
+from ganforge.data.table_sampler import CondVector, RowIndex
 from ganforge.errors import CheckpointError, ConfigError
 from ganforge.tabular.columns import infer_metadata
-from ganforge.tabular.sampler import CondVector, RowIndex
 from ganforge.tabular.transform import TableTransformer, TransformSettings
 
 
@@ -92,11 +92,16 @@ def test_log_frequency_conditional_vector():
     expected = np.log1p([90, 9, 1]) / np.log1p([90, 9, 1]).sum()
     np.testing.assert_allclose(cond.log_probs[0, :3].numpy(), expected)
     np.testing.assert_allclose(cond.probs[0, :3].numpy(), [0.9, 0.09, 0.01])
-    c, mask, col, cat = cond.draw(20000, torch.Generator().manual_seed(0))
-    assert (c.sum(1) == 1).all() and (mask.argmax(1) == col).all()
+    c, col, cat = cond.draw(20000, torch.Generator().manual_seed(0))
+    assert (c.sum(1) == 1).all()
     assert (c.argmax(1) == cond.offsets[col] + cat).all()
+    assert ((col == 1) & (cat > 1)).sum() == 0  # the padding of the narrower column is never drawn
     rare = ((col == 0) & (cat == 2)).float().mean().item()
     assert rare == pytest.approx(0.5 * expected[2], abs=0.01)  # far more than its 1% of the rows
+    # at generation time, categories come with the data's frequencies
+    _, col, cat = cond.draw(20000, torch.Generator().manual_seed(1), log_frequency=False)
+    shares = torch.bincount(cat[col == 0], minlength=3).double() / (col == 0).sum()
+    np.testing.assert_allclose(shares.numpy(), [0.9, 0.09, 0.01], atol=0.01)
 
 
 def test_row_index_draws_rows_with_the_asked_category():

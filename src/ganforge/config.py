@@ -196,6 +196,7 @@ class ModelConfig:
     d_layers: int = setting(3, ge=1, le=8)  # PatchGAN D: strided layers (3 = the 70x70 PatchGAN)
     d_dropout: float = setting(0.5, ge=0, lt=1)  # tabular D: dropout after each hidden layer (CTGAN: 0.5)
     gumbel_tau: float = setting(0.2, gt=0, le=10)  # tabular G: Gumbel-softmax temperature of one-hot outputs (CTGAN: 0.2)
+    reuse_fakes: bool = False  # tabular: G's update reuses the D update's fakes (one G forward per round, as PyTorch's DCGAN example)
     init_from: str | None = None  # run or checkpoint whose G weights start this run (SRGAN from its PSNR run)
 
 
@@ -230,6 +231,7 @@ class OptimConfig:
     beta2: float = setting(0.999, ge=0, lt=1)  # Adam beta2
     momentum: float = setting(0.0, ge=0, lt=1)  # SGD momentum
     grad_clip: float = setting(0.0, ge=0, note="0 = off")  # clip each network's gradient norm to this
+    weight_decay: float = setting(0.0, ge=0)  # L2 weight decay of both optimizers (CTGAN's Adam: 1e-6)
     ema: float = setting(0.0, ge=0, lt=1, note="0 = off")  # decay of the moving average of G's weights (0.999 typical)
     schedule: str = one_of("constant", _SCHEDULES, "schedule")  # learning rates: "constant", or "linear" to 0 at train.steps
     decay_start: int = setting(0, ge=0, cap=MAX_STEPS)  # "linear": constant until this round, then linear to 0

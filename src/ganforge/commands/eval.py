@@ -105,6 +105,10 @@ def evaluate_run(run_dir, metrics=None, checkpoint: str = "latest", write: bool 
 
         return evaluate_translator_checkpoints(run_dir, cfg, paths, metrics, write=write, data_dir=data_dir, n=n,
                                                seed=seed, ema=ema, reference_split=reference_split, **kwargs)
+    if cfg.model.game == "tabular":  # rows of a table: scored by `ganforge tabular evaluate`
+        from ganforge.engine.generator import tabular_refusal
+
+        raise ConfigError(tabular_refusal(run_dir))
     data_cfg = cfg.data
     if data_dir:
         data_cfg = dataclasses.replace(data_cfg, data_dir=str(data_dir))

@@ -6,8 +6,10 @@ probability proportional to log(1 + frequency), so rare categories are asked for
 than they occur; the real batch D sees beside c then holds rows that have the asked category
 (training-by-sampling). At generation time categories are drawn with their true frequency.
 
-Everything is vectorised on the training device: the rows of each category are one sorted index
-array with offsets, so a batch of real rows is three tensor lookups.
+Everything is vectorised on the training device: a category is drawn by inverting its column's
+cumulative distribution (one comparison against a uniform number per row, no per-row
+multinomial), and the rows of each category are one sorted index array with offsets, so a batch
+of real rows is three tensor lookups.
 """
 
 from __future__ import annotations
@@ -28,18 +30,23 @@ class CondVector:
             freq[j, : len(c)] = torch.tensor(c, dtype=torch.float64)
         self.log_probs = _normalise(torch.log1p(freq) * (freq > 0)).to(device)  # training-by-sampling
         self.probs = _normalise(freq).to(device)  # the data's own frequencies
+        # cumulative distributions (n_columns, widest); the padding repeats the last value (~1)
+        self._log_cdf, self._cdf = self.log_probs.cumsum(1), self.probs.cumsum(1)
+        self._last = torch.tensor(self.sizes, dtype=torch.int64).to(device) - 1  # (n_columns,) last category
         self.offsets = torch.tensor([0] + self.sizes[:-1], dtype=torch.int64).cumsum(0).to(device)  # (n_columns,)
         self.device = torch.device(device)
 
     def draw(self, n: int, generator: torch.Generator, log_frequency: bool = True):
-        """(c (n, dim), mask (n, n_columns), column (n,), category (n,)); None for a table without
-        discrete columns. ``mask`` is the one-hot of the chosen column."""
+        """(c (n, dim), column (n,), category (n,)); None for a table without discrete columns."""
         if self.n_columns == 0:
             return None
         col = torch.randint(self.n_columns, (n,), generator=generator, device=generator.device).to(self.device)
-        probs = (self.log_probs if log_frequency else self.probs)[col]  # (n, widest)
-        cat = torch.multinomial(probs.to(generator.device), 1, generator=generator).squeeze(1).to(self.device)
-        return self.one_hot(col, cat), torch.nn.functional.one_hot(col, self.n_columns).float(), col, cat
+        u = torch.rand(n, 1, generator=generator, device=generator.device, dtype=torch.float64).to(self.device)
+        cdf = (self._log_cdf if log_frequency else self._cdf)[col]  # (n, widest)
+        # inverse-CDF draw: the category is the number of cumulative probabilities below u; a
+        # zero-probability category shares its predecessor's value and is never picked
+        cat = torch.minimum((cdf < u).sum(1), self._last[col])  # (n,)
+        return self.one_hot(col, cat), col, cat
 
     def one_hot(self, col: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
         """c (n, dim) with category ``cat`` of column ``col`` set, per row."""

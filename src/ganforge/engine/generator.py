@@ -209,6 +209,16 @@ def init_from_run(nets: dict[str, nn.Module], names, path_or_run: str | Path) ->
         load_weights(nets[name], source.state_dict(), name, f"{path_or_run} (model.init_from)")
 
 
+def tabular_refusal(run) -> str:
+    """The one line that sends a tabular run (or one of its checkpoints) to the tabular commands."""
+    run = Path(run)
+    if run.parent.name == "checkpoints" and (run / "state.json").is_file():
+        run = run.parent.parent  # `tabular sample` reads the run directory (its table transformer)
+    return (f"{run} is a tabular model (model.game 'tabular'): its rows are decoded by the run's table "
+            f"transformer; use `ganforge tabular sample {run} -n N --out synth.csv` "
+            f"(and `ganforge tabular evaluate` for scores)")
+
+
 def load_generator(path_or_run: str | Path, ema: bool = True, device: str | torch.device = "cpu") -> Generator:
     """The trained generator of a run directory (its latest checkpoint) or of a checkpoint directory.
 
@@ -216,6 +226,8 @@ def load_generator(path_or_run: str | Path, ema: bool = True, device: str | torc
     :class:`Generator` (an ``nn.Module``) in eval mode on ``device``; the training data is not needed.
     """
     cfg, spec, nets = load_networks(path_or_run, device)
+    if cfg.model.game == "tabular":  # G makes encoded rows, which only the run's table transformer decodes
+        raise ConfigError(tabular_refusal(path_or_run))
     if spec.input_shape is not None:  # G maps images to images: no latent noise to sample from
         command = {"inpaint": "ganforge inpaint", "super-resolution": "ganforge upscale"}.get(cfg.model.game,
                                                                                              "ganforge translate")

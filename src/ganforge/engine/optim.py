@@ -12,12 +12,13 @@ SCHEDULES = ("constant", "linear")
 
 def make_optimizer(name: str, params, lr: float, cfg) -> torch.optim.Optimizer:
     """One of Adam, SGD or RMSprop with the hyper-parameters of ``cfg`` (an OptimConfig)."""
+    decay = cfg.weight_decay
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2))
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), weight_decay=decay)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum)
+        return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=decay)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=decay)
     raise unknown_name("optimizer", name, OPTIMIZERS)
 
 

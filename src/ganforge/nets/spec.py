@@ -14,7 +14,9 @@ class NetworkSpec:
     data_shape: tuple[int, ...]  # one sample: (dim,) for points, (C, H, W) for images
     n_classes: int = 0  # classes of a conditional model (0: unconditional)
     class_prior: list[float] | None = None  # class frequencies of the training data (conditional models)
-    input_shape: tuple[int, ...] | None = None  # translators: one input image (C_in, H, W); data_shape is the output
+    # what G takes besides (or instead of) noise; data_shape is then the output: one input image
+    # (C_in, H, W) for translators, the conditional vector (cond_dim,) for the tabular GAN
+    input_shape: tuple[int, ...] | None = None
 
     @property
     def is_points(self) -> bool:

@@ -5,7 +5,7 @@
     synth = sample(run, 10_000, condition={"workclass": "Private"})
 
 :mod:`~ganforge.tabular.columns` infers each column's kind, :mod:`~ganforge.tabular.transform`
-turns rows into the vectors G learns and back, :mod:`~ganforge.tabular.sampler` draws the
+turns rows into the vectors G learns and back, :mod:`ganforge.data.table_sampler` draws the
 conditional vector (training-by-sampling), :mod:`ganforge.games.tabular` is the game the engine
 plays, and :mod:`~ganforge.tabular.fit` / :mod:`~ganforge.tabular.sample` are the Python API.
 """

@@ -23,8 +23,7 @@ from ganforge.tabular.columns import (
     infer_metadata,
     load_metadata,
 )
-from ganforge.tabular.table import encode_table
-from ganforge.tabular.transform import TableTransformer, TransformSettings
+from ganforge.tabular.transform import TableTransformer, TransformSettings, encode_table
 
 TABLE_DIR = "table"  # inside a run directory: metadata.json, transformer.json, transformer.safetensors
 DEFAULT_EPOCHS = 300  # CTGAN's default; see docs/benchmarks.md for what it reaches on Adult

@@ -26,14 +26,13 @@ class TabularModel:
     """A fitted run: its transformer, its G (G_ema when kept) and its conditional vector."""
 
     def __init__(self, run_dir: str | Path, ema: bool = True):
+        from ganforge.data.table_sampler import CondVector
         from ganforge.engine import checkpoint as ckpt
         from ganforge.engine.generator import load_weights
         from ganforge.engine.rundir import read_run_config, run_checkpoint
-        from ganforge.games.tabular import build_tabular_networks
+        from ganforge.games.tabular import OutputLayout, build_tabular_networks
         from ganforge.nets.spec import NetworkSpec
         from ganforge.tabular.fit import TABLE_DIR
-        from ganforge.tabular.sampler import CondVector
-        from ganforge.tabular.table import conditional_counts
 
         self.run_dir = Path(run_dir)
         self.cfg = read_run_config(self.run_dir)
@@ -50,7 +49,8 @@ class TabularModel:
         name = "G_ema" if ema and "G_ema" in weights else "G"
         load_weights(self.G, weights[name], name, path)
         self.G.eval().requires_grad_(False)
-        self.cond = CondVector(conditional_counts(self.transformer))
+        self.cond = CondVector(self.transformer.discrete_counts())
+        self.layout = OutputLayout(self.transformer.spans)
         self.step = int(state.get("step", 0))
 
     def condition_of(self, condition) -> tuple[str, object, tuple[int, int]] | None:
@@ -93,13 +93,13 @@ class TabularModel:
             raise ConfigError(f"n must be an integer in [1, {MAX_ROWS}], got {n!r}")
         asked = self.condition_of(condition)
         generator = torch.Generator().manual_seed(seed)
-        z_dim, spans = self.cfg.model.z_dim, self.transformer.spans
+        z_dim, layout = self.cfg.model.z_dim, self.layout
         if asked is None:
-            return self.transformer.inverse(generate_rows(self.G, spans, self.cond, n, z_dim, generator, batch=batch))
+            return self.transformer.inverse(generate_rows(self.G, layout, self.cond, n, z_dim, generator, batch=batch))
         column, value, fixed = asked
         parts, found = [], 0
         for _ in range(_MAX_ROUNDS):
-            rows = self.transformer.inverse(generate_rows(self.G, spans, self.cond, max(n - found, batch), z_dim,
+            rows = self.transformer.inverse(generate_rows(self.G, layout, self.cond, max(n - found, batch), z_dim,
                                                           generator, fixed=fixed, batch=batch))
             keep = rows[rows[column].map(_key) == _key(value)]
             parts.append(keep)

@@ -194,6 +194,14 @@ class TableTransformer:
         cols = [self.codes_of(c, df[c.name]) for c in self.codecs if c.discrete]
         return np.stack(cols, 1) if cols else np.zeros((len(df), 0), dtype=np.int64)
 
+    def discrete_counts(self) -> list[list[int]]:
+        """Training rows per category of each discrete column, in the conditional vector's order."""
+        return [list(c.counts) for c in self.codecs if c.discrete]
+
+    def discrete_spans(self) -> list[Span]:
+        """The encoded span of each discrete column, one per block of the conditional vector."""
+        return [spans[0] for c, spans in zip(self.codecs, self.column_spans) if c.discrete]
+
     # ------------------------------------------------------------------ decoding
     def inverse(self, x: np.ndarray | torch.Tensor) -> pd.DataFrame:
         """Vectors (n, dim) back to a table with the input's columns, dtypes and value sets."""
@@ -252,6 +260,17 @@ class TableTransformer:
         except (KeyError, TypeError, ValueError, ConfigError) as e:
             raise CheckpointError(f"the table transformer in {folder} is malformed ({e})") from None
         return cls(codecs, metadata, settings)
+
+
+def encode_table(df: pd.DataFrame, transformer: TableTransformer, name: str = "table"):
+    """Every row of ``df`` encoded with ``transformer`` (modes drawn with its seed), as the
+    :class:`~ganforge.data.table.TableData` the tabular game trains on."""
+    from ganforge.data.table import TableData
+
+    rows = torch.from_numpy(transformer.transform(df))  # (n, dim)
+    codes = torch.from_numpy(transformer.discrete_codes(df))  # (n, n_discrete)
+    return TableData(name, rows, codes, transformer.spans, transformer.discrete_spans(),
+                     transformer.discrete_counts(), transformer)
 
 
 # ---------------------------------------------------------------------- per-column helpers
