@@ -111,18 +111,17 @@ def test_eval_lines_carry_the_interval_and_provenance():
 def test_lab_shows_the_fresh_classifier_beside_d_and_d_star():
     from ganforge.engine import Trainer
     from ganforge.lab.settings import LabSettings
-    from ganforge.lab.snapshot import Nets, make_view, sample_metrics
+    from ganforge.lab.snapshot import Nets, accuracies, make_view
 
     s = LabSettings()
     trainer = Trainer(s.to_config(), dataset=s.distribution())
     view = make_view(trainer.data, s.z_dim, s.noise, trainer.sample_z, seed=0)
     nets = Nets(trainer.G, trainer.D, trainer.objective, s.pack)
-    m = sample_metrics(nets, view)  # an untrained G: a blob near the origin, far from the ring
+    m = accuracies(nets, view, nets.generate(view.z_metrics))  # an untrained G: a blob, far from the ring
     assert m["c2st"]["accuracy"] > 0.95 and m["c2st"]["ci_low"] <= m["c2st"]["accuracy"] <= m["c2st"]["ci_high"]
     assert m["acc_dstar"] > 0.95  # the best possible D against this G tells them apart too
     assert 0.3 <= m["acc_d"] <= 0.7  # the untrained game's D cannot
-    assert sample_metrics(nets, view)["c2st"] == m["c2st"]  # fixed points and seed: the same verdict
-    view.z_metrics = None  # a G that matches the data: the view's real points against fresh real ones
-    nets.generate = lambda z: trainer.data.sample(view.real_metrics.shape[0], torch.Generator().manual_seed(9))
-    m = sample_metrics(nets, view)
+    assert accuracies(nets, view, nets.generate(view.z_metrics))["c2st"] == m["c2st"]  # fixed points and seed
+    # a G that matches the data: the view's real points against fresh real ones
+    m = accuracies(nets, view, trainer.data.sample(view.real_metrics.shape[0], torch.Generator().manual_seed(9)))
     assert m["c2st"]["ci_low"] <= 0.5 <= m["c2st"]["ci_high"] and m["acc_dstar"] < 0.6

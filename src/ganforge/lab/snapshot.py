@@ -313,8 +313,8 @@ def _curves_1d(view: View, fake: torch.Tensor, d_grid: torch.Tensor) -> dict:
 
 
 def sample_metrics(nets: Nets, view: View) -> dict:
-    """Slower numbers, computed about once a second: modes captured, HQ%, Jensen-Shannon estimate,
-    and who can tell real from fake (:func:`accuracies`)."""
+    """Slower numbers, computed about once a second: modes captured, HQ%, Jensen-Shannon estimate.
+    Who can tell real from fake (:func:`accuracies`) is refreshed on its own frames."""
     fake = nets.generate(view.z_metrics)  # (n, dim)
     out: dict = {}
     if view.centers is not None and view.std is not None:
@@ -322,7 +322,6 @@ def sample_metrics(nets: Nets, view: View) -> dict:
         out.update(modes=cov.modes_captured, n_modes=cov.n_modes, hq=cov.hq_fraction)
     real = view.real
     out["js"] = js_divergence(real, fake[: real.shape[0]], view.log_prob, bandwidth=view.bandwidth)
-    out.update(accuracies(nets, view, fake))
     return out
 
 

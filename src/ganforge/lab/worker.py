@@ -3,7 +3,9 @@
 The training thread hands over a :class:`SnapshotJob` (its networks' weights already copied into
 the job's :class:`~ganforge.lab.snapshot.Nets`) only when the worker is idle; the worker evaluates
 the view, adds the slower numbers when they are due (modes, HQ%, JS every ``METRICS_EVERY_S``; the
-optimal D* every ``DSTAR_EVERY_S``), and puts the finished snapshot in the outbox. Torch releases
+optimal D* every ``DSTAR_EVERY_S``; the accuracies of D, D* and a fresh classifier every
+``ACCURACY_EVERY_S``, never on the same frame as modes, HQ% and JS), and puts the finished snapshot
+in the outbox. Torch releases
 the GIL inside its kernels, so on two cores training and drawing run side by side.
 """
 
@@ -18,6 +20,7 @@ from ganforge.lab.outbox import Outbox
 from ganforge.lab.snapshot import (
     Nets,
     View,
+    accuracies,
     optimal_d_grid,
     sample_metrics,
     take_snapshot,
@@ -25,6 +28,9 @@ from ganforge.lab.snapshot import (
 
 METRICS_EVERY_S = 1.0  # modes captured, HQ% and the JS estimate while training
 DSTAR_EVERY_S = 0.5  # the optimal discriminator on the 2D grid (a KDE over the grid: the costliest part)
+# who can tell real from fake (D, D*, a k-NN C2ST: about 6 ms alone, 25 ms on a loaded machine);
+# on frames of their own, so that no frame carries two of the slower computations
+ACCURACY_EVERY_S = 2.0
 
 
 @dataclass
@@ -52,6 +58,8 @@ class SnapshotWorker:
         self._cache_view: View | None = None
         self._metrics: dict = {}
         self._metrics_at = (-1.0, -1)  # (time, version)
+        self._accuracies: dict = {}
+        self._accuracies_at = (-1.0, -1)
         self._dstar: str | None = None
         self._dstar_at = (-1.0, -1)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -109,9 +117,18 @@ class SnapshotWorker:
     def _compute(self, job: SnapshotJob, now: float) -> dict:
         out = dict(job.meta)
         out.update(take_snapshot(job.nets, job.view))
-        if self._due(self._metrics_at, job, METRICS_EVERY_S, now):
+        if job.view is not self._cache_view:
+            self._accuracies = {}  # a new run: the last run's verdicts mean nothing
+        metrics_now = self._due(self._metrics_at, job, METRICS_EVERY_S, now)
+        if metrics_now:
             self._metrics = sample_metrics(job.nets, job.view)
             self._metrics_at = (now, job.version)
+        # while playing, the accuracies wait for a frame without the other slower numbers; paused,
+        # there may be no next frame, so both are brought up to date at once
+        if (not metrics_now or not job.playing) and self._due(self._accuracies_at, job, ACCURACY_EVERY_S, now):
+            fake = job.nets.generate(job.view.z_metrics)  # (N_METRICS, dim)
+            self._accuracies = accuracies(job.nets, job.view, fake)
+            self._accuracies_at = (now, job.version)
         if job.view.dim == 2 and job.show_dstar:
             if self._dstar is None or self._due(self._dstar_at, job, DSTAR_EVERY_S, now):
                 self._dstar = optimal_d_grid(job.nets, job.view)
@@ -120,6 +137,6 @@ class SnapshotWorker:
         else:
             self._dstar = None
         self._cache_view = job.view
-        out["metrics"] = self._metrics
+        out["metrics"] = {**self._metrics, **self._accuracies}
         out["snapshot_ms"] = self.last_ms
         return out
