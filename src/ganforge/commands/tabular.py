@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
     f.add_argument("--out", help="run directory to create (default runs/<csv name>)")
     f.add_argument("--target", help="the column a downstream model predicts (kept, and kept categorical)")
     f.add_argument("--metadata", help="JSON file of column kinds that overrides the inferred ones")
-    f.add_argument("--epochs", type=int, help="passes over the rows (default 300)")
+    f.add_argument("--epochs", type=int, help="passes over the rows (default 25)")
     f.add_argument("--seed", type=int, default=0, help="seed of the transformer and of training (default 0)")
     f.add_argument("--max-rows", type=int, default=None, help="fit on a random sample of at most this many rows "
                                                                 "(default 1000000)")
