@@ -17,7 +17,12 @@ import torch
 from ganforge.data.base import is_point_data
 from ganforge.errors import ConfigError
 from ganforge.fileio import atomic_path
-from ganforge.metrics.features import FeatureExtractor, default_features, get_extractor
+from ganforge.metrics.features import (
+    FEATURE_SETS,
+    FeatureExtractor,
+    default_features,
+    get_extractor,
+)
 from ganforge.metrics.frechet import fid_from_features
 from ganforge.metrics.kid import kernel_inception_distance
 from ganforge.metrics.modes import mode_coverage
@@ -249,6 +254,10 @@ def _evaluate_images(data, names, fake, n_real, seed, step, base, features, ince
 
         lines.append(c2st_line(step, real, fake, "raw", seed, c2st_prov))
         for fname in ([features] if isinstance(features, str) else features or []):  # only those named
+            if fname not in FEATURE_SETS:  # the same one line as fid's, before any work
+                from ganforge.errors import unknown_name
+
+                raise unknown_name("feature extractor", fname, FEATURE_SETS)
             lines.append(c2st_line(step, real, fake, fname, seed, c2st_prov, suffix=f"_{fname}", device=device,
                                    inception_path=inception_path, download=download))
     if "classifier" in names or "stacked" in names:
