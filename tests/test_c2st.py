@@ -125,3 +125,23 @@ def test_lab_shows_the_fresh_classifier_beside_d_and_d_star():
     # a G that matches the data: the view's real points against fresh real ones
     m = accuracies(nets, view, trainer.data.sample(view.real_metrics.shape[0], torch.Generator().manual_seed(9)))
     assert m["c2st"]["ci_low"] <= 0.5 <= m["c2st"]["ci_high"] and m["acc_dstar"] < 0.6
+
+
+def test_images_on_pixels_a_fresh_draw_against_shifted_digits():
+    from ganforge.config import DataConfig
+    from ganforge.data import load_dataset
+
+    data = load_dataset(DataConfig(name="digits"))
+    # the reference is the seed's first 800 images (real_images); the "generated" ones are 800 others:
+    # copies of the reference itself would score below chance (a held-out real's copy was trained on as fake)
+    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+    images = data.batch(perm[800:1600])[0]  # (800, 1, 8, 8) in [-1, 1], 17 grey levels
+    fresh = images + 0.004 * torch.randn(800, 1, 8, 8, generator=torch.Generator().manual_seed(5))
+    (line,) = evaluate_samples(fresh, data, ["c2st"], n_real=800, seed=0)  # rounded back onto the 17 levels
+    assert line["values"]["ci_low"] <= 0.5 <= line["values"]["ci_high"], line["values"]
+    assert "17 values" in line["provenance"]["features"] and line["provenance"]["resize"] == "none"
+    shifted = torch.roll(images, shifts=1, dims=-1)  # every digit one pixel to the right
+    (line,) = evaluate_samples(shifted, data, ["c2st"], n_real=800, seed=0)
+    assert line["value"] > 0.9 and line["values"]["p_value"] < 1e-50
+    with pytest.raises(ConfigError, match="unknown feature extractor 'pixels'; valid feature extractors: inception, mnist"):
+        evaluate_samples(shifted, data, ["c2st"], features=["pixels"], seed=0)
