@@ -62,6 +62,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", type=Path, help="inpaint run directories (the first sets the test data)")
     ap.add_argument("--n", type=int, default=1000, help="test images (default 1000)")
+    ap.add_argument("--no-zero-fill", action="store_true", help="skip the zero-fill row (saves a feature pass)")
     args = ap.parse_args()
     x, labels, masks, cfg = test_set(args.runs[0], args.n)
     digits = cfg.data.name == "mnist"
@@ -73,7 +74,9 @@ def main() -> None:
     rows = []
     if digits:
         rows.append({"model": "untouched test digits", "accuracy": inpainting.digit_accuracy(x, labels)})
-    rows.append(score("zero-fill", inpainting.zero_fill(x, masks), x, labels, masks, extractor, real_features, digits))
+    if not args.no_zero_fill:
+        rows.append(score("zero-fill", inpainting.zero_fill(x, masks), x, labels, masks, extractor, real_features,
+                          digits))
     for run in args.runs:
         run_cfg = Config.from_dict(json.loads((run / "config.json").read_text()))
         if (run_cfg.data.name, run_cfg.data.mask, run_cfg.data.mask_size) != (cfg.data.name, cfg.data.mask,
