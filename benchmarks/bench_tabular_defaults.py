@@ -8,7 +8,7 @@ table from G and from its moving average G_ema and scores them with
 the F1 of ``>50K`` of classifiers trained on the synthetic rows and tested on ``adult.test``
 (G_ema only: it is what ``tabular sample`` draws from). Training time is the process's CPU time
 (``train_cpu_s``, transformer fit included) and the wall-clock time (``train_wall_s``); evaluation
-time is not counted. One JSON line per milestone and network goes to ``--results`` and stdout.
+time is not counted. ``--f1 all`` scores the F1 at every milestone. One JSON line per milestone and network goes to ``--results`` and stdout.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_tabular_defaults.py NAME --seed 0 --epochs 10,25 \\
         [transformer setting=value ...] [section.key=value ...]
@@ -64,6 +64,8 @@ def main() -> None:
     p.add_argument("settings", nargs="*", help="setting=value: transformer settings or section.key overrides")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", default="10,25", help="comma-separated epoch milestones (default 10,25)")
+    p.add_argument("--f1", choices=("last", "all"), default="last",
+                   help="score G_ema's F1 at the last milestone only (default) or at every one")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--results", default=str(ROOT / "runs" / "bench_tabular_defaults" / "results.jsonl"))
     args = p.parse_args()
@@ -94,7 +96,7 @@ def main() -> None:
             rows = generate_rows(G, tr.game.layout, tr.game.cond, len(train), cfg.model.z_dim,
                                  torch.Generator().manual_seed(args.seed + 10))
             synth = transformer.inverse(rows)
-            last = epochs == milestones[-1] and which == (nets[0][0] if nets else "G")  # F1 once per run
+            last = (epochs == milestones[-1] or args.f1 == "all") and which == (nets[0][0] if nets else "G")
             r = evaluate(train, synth, test=test if last else None, target=ADULT_TARGET if last else None,
                          privacy_rows=2000)
             q, e = r["quality"], r["efficacy"]

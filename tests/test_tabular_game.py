@@ -98,6 +98,7 @@ def test_reuse_fakes_runs_g_once_per_round_and_resumes_exactly(tmp_path, reuse, 
     cfg = tabular_config({**SMALL, "train.steps": 4, "model.reuse_fakes": reuse, "optim.weight_decay": 1e-6})
     tr = Trainer(cfg, dataset=table)
     assert tr.opt_g.param_groups[0]["weight_decay"] == tr.opt_d.param_groups[0]["weight_decay"] == 1e-6
+    assert tr.opt_g.defaults["fused"] and tr.opt_d.defaults["fused"]  # the tabular default
     calls = []
     hook = tr.G.register_forward_hook(lambda *a: calls.append(1))
     tr.step()

@@ -232,6 +232,7 @@ class OptimConfig:
     momentum: float = setting(0.0, ge=0, lt=1)  # SGD momentum
     grad_clip: float = setting(0.0, ge=0, note="0 = off")  # clip each network's gradient norm to this
     weight_decay: float = setting(0.0, ge=0)  # L2 weight decay of both optimizers (CTGAN's Adam: 1e-6)
+    fused: bool = False  # Adam: one fused kernel updates every parameter (on a CPU 6x faster steps for small nets)
     ema: float = setting(0.0, ge=0, lt=1, note="0 = off")  # decay of the moving average of G's weights (0.999 typical)
     schedule: str = one_of("constant", _SCHEDULES, "schedule")  # learning rates: "constant", or "linear" to 0 at train.steps
     decay_start: int = setting(0, ge=0, cap=MAX_STEPS)  # "linear": constant until this round, then linear to 0

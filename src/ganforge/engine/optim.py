@@ -14,7 +14,9 @@ def make_optimizer(name: str, params, lr: float, cfg) -> torch.optim.Optimizer:
     """One of Adam, SGD or RMSprop with the hyper-parameters of ``cfg`` (an OptimConfig)."""
     decay = cfg.weight_decay
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), weight_decay=decay)
+        # fused: one kernel for all tensors instead of a few per tensor (the same update, other rounding)
+        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), weight_decay=decay,
+                                fused=cfg.fused or None)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=decay)
     if name == "rmsprop":
