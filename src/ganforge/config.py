@@ -169,6 +169,9 @@ class DataConfig:
     noise_max: float = setting(10.0, ge=1)  # SR "blur-noise": noise std drawn in [1, this] 8-bit levels
     mask: str = one_of("center", "ganforge.data.masks:MASK_KINDS", "mask kind")  # inpaint game: hole shape (center, lower-half, rectangles, free-form)
     mask_size: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = half the image side")  # inpaint game: side of the center hole
+    # ssl game: labelled examples per class, a fixed balanced choice from the train split (seeded by label_seed)
+    labels_per_class: int = setting(100, ge=1, cap=MAX_IMAGES)
+    label_seed: int = setting(0, ge=0, le=INT64_MAX)  # ssl game: seed of the labelled subset's choice (not train.seed)
 
 
 @dataclass
@@ -219,6 +222,8 @@ class LossConfig:
     content_net_size: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = as is")  # SR: resize for content_net
     cond_weight: float = setting(1.0, ge=0)  # tabular: G's cross-entropy on the asked category (CTGAN's L_cond)
     clip: float = setting(0.01, gt=0)  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
+    unsup_weight: float = setting(1.0, ge=0)  # ssl game: weight of D's real/fake terms beside its labelled cross-entropy
+    d_input_noise: float = setting(0.0, ge=0)  # ssl game: std of Gaussian noise on D's inputs (Salimans et al. 2016: 0.3)
 
 
 @dataclass
@@ -298,6 +303,10 @@ def _arch_fits_game(cfg: "Config") -> str | None:
         return f"model.game 'tabular' goes with model.arch 'ctgan' (and only it), got game {game!r}, arch {arch!r}"
     if game == "tabular":
         return None
+    if game == "ssl":  # the (K+1)-class D is a DCGAN D with K outputs; G is unconditional
+        return None if arch == "dcgan" and not cfg.model.conditional and cfg.model.pack == 1 else \
+            (f"model.game 'ssl' goes with model.arch 'dcgan', model.conditional false and model.pack 1; got arch "
+             f"{arch!r}, conditional {cfg.model.conditional}, pack {cfg.model.pack}")
     if game == "gan" and arch == "unet":
         return "model.arch 'unet' is a translator: use it with model.game pix2pix or cyclegan"
     if game != "gan" and arch not in translators:

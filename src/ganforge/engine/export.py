@@ -103,3 +103,35 @@ def export_generator(G: Generator, out: str | Path, source: str = "") -> tuple[P
     meta_path = metadata_path(out)
     atomic_write_text(meta_path, to_json(metadata(G, fmt, source), indent=2) + "\n")
     return out, meta_path
+
+
+def export_classifier(path_or_run, out: str | Path, ema: bool = True) -> tuple[Path, Path]:
+    """Write a semi-supervised run's D as a TorchScript classifier and its description (``out``.json).
+
+    The module maps images (n, C, H, W) scaled to [-1, 1], the dataset's shape, to K class logits
+    (n, K); the generated class of the (K+1)-class D is left out (its logit is the constant 0, see
+    :mod:`ganforge.games.ssl`). ``ema``: D's moving average when the run kept one. Only .pt.
+    """
+    from ganforge.engine.generator import load_networks, resolve_checkpoint
+
+    out = Path(out)
+    if out.suffix.lower() != ".pt":
+        raise ConfigError(f"--out {out.name!r}: a classifier is exported as TorchScript; accepted: a .pt file")
+    checkpoint = resolve_checkpoint(path_or_run)
+    cfg, spec, nets = load_networks(checkpoint)
+    if cfg.model.game != "ssl":
+        raise ConfigError(f"{path_or_run} is a model.game {cfg.model.game!r} run; --classifier exports the D of a "
+                          f"semi-supervised run (model.game 'ssl', e.g. --preset mnist-ssl-100)")
+    net = nets["D_ema"] if ema and "D_ema" in nets else nets["D"]
+    example = torch.zeros(2, *spec.data_shape)  # (2, C, H, W)
+    with atomic_path(out) as tmp, torch.no_grad():
+        torch.jit.trace(_Unconditional(net.cpu().eval()), (example,), check_trace=False).save(str(tmp))
+    meta = {
+        "format": "torchscript", "kind": "classifier", "inputs": ["images"], "input_shape": list(spec.data_shape),
+        "input_range": [-1, 1], "outputs": "class logits (n, K)", "classes": spec.n_classes,
+        "dataset": cfg.data.name, "ema": net is nets.get("D_ema"),
+        "source": f"{checkpoint.parent.parent.name}/{checkpoint.name}",
+    }
+    meta_path = metadata_path(out)
+    atomic_write_text(meta_path, to_json(meta, indent=2) + "\n")
+    return out, meta_path

@@ -48,9 +48,9 @@ class DCGANDiscriminator(nn.Module):
     """
 
     def __init__(self, channels: int, resolution: int, width: int, sn: bool = False,
-                 pack_k: int = 1, n_classes: int = 0):
+                 pack_k: int = 1, n_classes: int = 0, n_outputs: int = 1):
         super().__init__()
-        self.pack_k = pack_k
+        self.pack_k, self.n_outputs = pack_k, n_outputs  # n_outputs > 1: K class logits (semi-supervised D)
         base, levels = resolution_levels(resolution)
         widths = [width * 2**i for i in range(levels)]  # fine -> coarse
         layers, c = [], channels * pack_k
@@ -58,12 +58,18 @@ class DCGANDiscriminator(nn.Module):
             layers += [maybe_sn(nn.Conv2d(c, w, 4, 2, 1), sn), nn.LeakyReLU(0.2)]
             c = w
         self.body = nn.Sequential(*layers)
-        self.out = maybe_sn(nn.Linear(c * base * base, 1), sn)
+        self.out = maybe_sn(nn.Linear(c * base * base, n_outputs), sn)
         self.project = ProjectionHead(c, n_classes, sn) if n_classes else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer, flattened (B / pack, c * base * base): what feature matching matches."""
+        return self.body(pack(x, self.pack_k)).flatten(1)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = self.body(pack(x, self.pack_k))  # (B / pack, c, base, base)
-        logits = self.out(h.flatten(1)).squeeze(1)  # (B / pack,)
+        logits = self.out(h.flatten(1))  # (B / pack, n_outputs)
+        if self.n_outputs == 1:
+            logits = logits.squeeze(1)  # (B / pack,)
         if self.project is not None:
             logits = logits + self.project(h.sum(dim=(2, 3)), labels)
         return logits
