@@ -169,6 +169,9 @@ class DataConfig:
     noise_max: float = setting(10.0, ge=1)  # SR "blur-noise": noise std drawn in [1, this] 8-bit levels
     mask: str = one_of("center", "ganforge.data.masks:MASK_KINDS", "mask kind")  # inpaint game: hole shape (center, lower-half, rectangles, free-form)
     mask_size: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = half the image side")  # inpaint game: side of the center hole
+    atoms: str = setting("C,N,O,F", pattern=r"\s*[A-Z][a-z]?[+-]?\s*(,\s*[A-Z][a-z]?[+-]?\s*)*",
+                         accepted="comma-separated atom types such as C,N,O,F,N+,O-")  # molgan: atom vocabulary
+    max_atoms: int = setting(9, ge=2, le=64)  # molgan: heavy atoms per graph (QM9: 9); larger molecules are dropped
     # ssl game: labelled examples per class, a fixed balanced choice from the train split (seeded by label_seed)
     labels_per_class: int = setting(100, ge=1, cap=MAX_IMAGES)
     label_seed: int = setting(0, ge=0, le=INT64_MAX)  # ssl game: seed of the labelled subset's choice (not train.seed)
@@ -200,6 +203,7 @@ class ModelConfig:
     d_dropout: float = setting(0.5, ge=0, lt=1)  # tabular D: dropout after each hidden layer (CTGAN: 0.5)
     gumbel_tau: float = setting(0.2, gt=0, le=10)  # tabular G: Gumbel-softmax temperature of one-hot outputs (CTGAN: 0.2)
     reuse_fakes: bool = False  # tabular: G's update reuses the D update's fakes (one G forward per round, as PyTorch's DCGAN example)
+    mol_dropout: float = setting(0.0, ge=0, lt=1)  # molgan: dropout in G, D and the reward network (MolGAN: 0)
     init_from: str | None = None  # run or checkpoint whose G weights start this run (SRGAN from its PSNR run)
 
 
@@ -221,6 +225,8 @@ class LossConfig:
     content_net_weight: float = setting(1.0, ge=0)  # SR: weight of the perceptual loss (with content_net)
     content_net_size: int = setting(0, ge=0, cap=MAX_RESOLUTION, note="0 = as is")  # SR: resize for content_net
     cond_weight: float = setting(1.0, ge=0)  # tabular: G's cross-entropy on the asked category (CTGAN's L_cond)
+    reward: str = setting("qed", choices=("qed", "logp", "sa"))  # molgan: property the reward network learns
+    reward_weight: float = setting(0.0, ge=0, le=1)  # molgan: lambda of (1 - lambda) * adversarial + lambda * reward (0 = plain GAN)
     clip: float = setting(0.01, gt=0)  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
     unsup_weight: float = setting(1.0, ge=0)  # ssl game: weight of D's real/fake terms beside its labelled cross-entropy
     d_input_noise: float = setting(0.0, ge=0)  # ssl game: std of Gaussian noise on D's inputs (Salimans et al. 2016: 0.3)
@@ -298,6 +304,10 @@ def _arch_fits_game(cfg: "Config") -> str | None:
             return f"model.game 'super-resolution' goes with model.arch 'srresnet' only; got {game!r} with {arch!r}"
         return None if cfg.model.pack == 1 and not cfg.model.conditional else \
             "model.game 'super-resolution' takes no model.conditional or model.pack (its input image is the condition)"
+    if (game == "molgan") != (arch == "molgan"):  # graph networks and the molecule game go together
+        return f"model.game 'molgan' goes with model.arch 'molgan' (and only it), got game {game!r}, arch {arch!r}"
+    if game == "molgan":
+        return None if not cfg.model.conditional else "model.game 'molgan' is unconditional: set model.conditional=false"
     translators = ("unet", "resnet")
     if (game == "tabular") != (arch == "ctgan"):
         return f"model.game 'tabular' goes with model.arch 'ctgan' (and only it), got game {game!r}, arch {arch!r}"

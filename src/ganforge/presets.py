@@ -94,7 +94,27 @@ _SR_PSNR_X4 = {**_SR_X4, "loss.gan_weight": 0.0, "optim.lr_g": 5e-4, "optim.sche
 _SRGAN_X4 = {**_SR_X4, "model.init_from": "runs/sr-psnr-x4", "loss.name": "nonsaturating", "loss.gan_weight": 0.01,
              "loss.fm_weight": 1.0, "optim.lr_g": 1e-4, "optim.lr_d": 1e-4, "train.steps": 1500}
 
+# semi-supervised GAN (Salimans et al. 2016, sec. 5): D a (K+1)-class classifier with the generated
+# logit fixed at 0, G trained by feature matching; their MNIST recipe's Adam(3e-3, beta1 0.5), batch
+# 100 labelled + 100 unlabelled, Gaussian noise of std 0.3 on D's input; a small DCGAN G and D (CPU size)
+# instead of their MLPs
+_SSL_MNIST = {
+    "model.game": "ssl", "model.arch": "dcgan", "data.name": "mnist", "data.labels_per_class": 10,
+    "model.z_dim": 100, "model.g_channels": 16, "model.d_channels": 32, "loss.d_input_noise": 0.3,
+    "optim.lr_g": 3e-3, "optim.lr_d": 3e-3, "optim.beta1": 0.5, "optim.ema": 0.99, "train.batch_size": 100,
+    "train.steps": 6000, "train.log_every": 20, "train.sample_every": 1000, "train.checkpoint_every": 1000,
+}
+
 # name -> (one-line description, overrides of the defaults)
+_MOLGAN_QM9 = {
+    "model.game": "molgan", "model.arch": "molgan", "data.name": "qm9", "model.z_dim": 32,
+    "model.g_width": 128, "model.g_depth": 3, "model.d_width": 128, "model.gumbel_tau": 1.0,
+    "loss.name": "wgan-gp", "optim.lr_g": 1e-3, "optim.lr_d": 1e-3, "optim.beta1": 0.5, "optim.beta2": 0.9,
+    "train.batch_size": 32, "train.d_steps": 1, "train.steps": 10000, "train.log_every": 50,
+    "train.sample_every": 2000, "train.checkpoint_every": 2000,
+}
+
+
 PRESETS: dict[str, tuple[str, dict]] = {
     "ring8": (
         "8 Gaussians on a circle of radius 1, std 0.01 (PacGAN benchmark); PacGAN2 maxout D, EMA of G",
@@ -226,6 +246,28 @@ PRESETS: dict[str, tuple[str, dict]] = {
             "loss.gp_weight": 10.0, "train.d_steps": 5, "optim.lr_g": 1e-4, "optim.lr_d": 1e-4,
             "optim.beta1": 0.0, "optim.beta2": 0.9,
         },
+    ),
+    "mnist-ssl-100": (
+        "MNIST semi-supervised with 100 labels (10 per class): (K+1)-class DCGAN D, feature-matching G",
+        _SSL_MNIST,
+    ),
+    "fashion-ssl-100": (
+        "Fashion-MNIST semi-supervised with 100 labels (10 per class; the issue's goal: "
+        "--set data.labels_per_class=100)",
+        {**_SSL_MNIST, "data.name": "fashion-mnist"},
+    ),
+    "qm9-molgan": (
+        "QM9 molecules as graphs (9 heavy atoms C, N, O, F): MolGAN's G with Gumbel-softmax, R-GCN WGAN-GP "
+        "critic; no property reward (loss.reward_weight=0.5 --set loss.reward=qed adds it)",
+        # MolGAN's sizes (De Cao and Kipf 2018): z 32, G 128-256-512, D R-GCN [128, 64] + 128 + [128, 64],
+        # batch 32, Adam 1e-3, WGAN-GP 10, Gumbel tau 1; the CPU budget (docs/benchmarks.md) sets steps
+        _MOLGAN_QM9,
+    ),
+    "cifar10-ssl-4000": (
+        "CIFAR-10 semi-supervised with 4000 labels (400 per class): (K+1)-class DCGAN D, feature-matching G",
+        {**_SSL_MNIST, "data.name": "cifar10", "data.labels_per_class": 400, "model.g_channels": 64,
+         "model.d_channels": 64, "loss.d_input_noise": 0.15, "optim.lr_g": 3e-4, "optim.lr_d": 3e-4,
+         "train.steps": 30000},
     ),
 }
 

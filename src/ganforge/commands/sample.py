@@ -37,6 +37,8 @@ def add_parser(sub) -> None:
     p.add_argument("--drs-quantile", type=float, default=0.99, metavar="Q",
                    help="with --drs: the rejection threshold as a quantile of the logits (default 0.99; 1 is "
                         "exact rejection; lower keeps more samples and corrects less)")
+    p.add_argument("--valid-only", action="store_true",
+                   help="molecule runs: leave out the graphs that are not molecules (otherwise INVALID lines)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=run)
 
@@ -45,6 +47,10 @@ MAX_SAMPLES = 1_000_000  # per call: 10^6 28x28 images are 3 GB of floats; large
 
 
 def run(args) -> int:
+    if _game_of(args.run) == "molgan":  # molecule runs write SMILES files (ganforge.molecules.sample)
+        from ganforge.molecules.sample import run_sample
+
+        return run_sample(args)
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
         raise ConfigError(f"--out {out.name!r}: unsupported format; accepted: {', '.join(FORMATS)}")
@@ -88,6 +94,14 @@ def run(args) -> int:
     save_samples(samples, out, cfg.data if cfg else None, nrow)
     print(f"wrote {len(samples)} samples to {out}")
     return 0
+
+
+def _game_of(run: str) -> str | None:
+    """The model.game of a run directory, or None when it has no readable config.json."""
+    try:
+        return read_run_config(run).model.game
+    except (RunDirError, ConfigError):
+        return None
 
 
 def interpolation_sheet(G: Generator, walks: int, steps: int, label, gen) -> tuple[torch.Tensor, int]:

@@ -28,13 +28,21 @@ TABLE_DATASETS = {
 }
 
 
+# molecules (model.game molgan): graphs read with RDKit, see ganforge.data.molecules
+MOLECULE_DATASETS = {
+    "qm9": "QM9: 130,831 small organic molecules, up to 9 heavy atoms C, N, O, F, as graphs (MolGAN)",
+    "smiles": "your molecules in data.path: a SMILES file (one per line, or a CSV with a 'smiles' column), as graphs",
+}
+
+
 def dataset_names() -> dict[str, str]:
     """Every dataset name with its one-line description."""
     from ganforge.data.images import IMAGE_DATASETS
 
     from ganforge.data.restoration import RESTORATION_DATASETS
 
-    return {**POINT_DATASETS, **IMAGE_DATASETS, **TRANSLATION_DATASETS, **RESTORATION_DATASETS, **TABLE_DATASETS}
+    return {**POINT_DATASETS, **IMAGE_DATASETS, **TRANSLATION_DATASETS, **RESTORATION_DATASETS, **TABLE_DATASETS,
+            **MOLECULE_DATASETS}
 
 
 def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
@@ -52,6 +60,10 @@ def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
     if cfg.name in TABLE_DATASETS:
         raise ConfigError("a table is fitted and resumed with `ganforge tabular fit` (it encodes the rows "
                           "with the run's own transformer): `ganforge tabular fit --resume RUN`")
+    if cfg.name in MOLECULE_DATASETS:
+        from ganforge.data.molecules import load_molecules
+
+        return load_molecules(cfg)
     if cfg.name.startswith("sr-"):  # super-resolution: HR patches (ganforge.data.restoration)
         from ganforge.data.restoration import load_restoration
 

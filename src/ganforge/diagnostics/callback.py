@@ -83,6 +83,13 @@ class MonitorCallback:
         Samples come from private generators seeded by the round, never from the trainer's data
         stream or latent-noise generator, so watching a run does not change it.
         """
+        if trainer.cfg.model.game == "molgan" and step != self._checked_step:
+            # molecules: diversity of one-hot graphs, real against drawn (ganforge.games.molgan)
+            self._checked_step = step
+            g_real, g_fake = torch.Generator().manual_seed(10_000_019 + step), torch.Generator().manual_seed(20_000_003 + step)
+            real, fake = trainer.game.collapse_batches(trainer, self.n_images, g_real, g_fake)
+            self.monitor.check_samples(real, fake, step=step)
+            return
         if trainer.cfg.model.game != "gan":
             return  # translators are judged against their targets (ganforge eval), not for collapse
         if step == self._checked_step:

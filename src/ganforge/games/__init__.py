@@ -24,6 +24,7 @@ GAMES = {
     "tabular": "table rows: conditional G with Gumbel-softmax, PacGAN WGAN-GP critic, training-by-sampling (CTGAN)",
     "super-resolution": "SR: SRResNet G(LR), PSNR pre-training (no D) or SRGAN with a PatchGAN D (Ledig et al.)",
     "inpaint": "inpainting: U-Net G(masked image, mask), PatchGAN and global D on the completed image, hole L1 + adversarial",
+    "molgan": "molecules as graphs: Gumbel-softmax G, R-GCN WGAN-GP critic, optional property reward (MolGAN)",
     "ssl": "semi-supervised: (K+1)-class D on labelled and unlabelled images, feature-matching G (Salimans et al.)",
 }
 
@@ -55,6 +56,10 @@ def make_game(cfg, data=None):
         from ganforge.games.super_resolution import SuperResolutionGame
 
         return SuperResolutionGame(cfg, data)
+    if name == "molgan":
+        from ganforge.games.molgan import MolGANGame
+
+        return MolGANGame(cfg, data)
     if name == "ssl":
         from ganforge.games.ssl import SSLGame
 

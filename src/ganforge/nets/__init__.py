@@ -23,6 +23,7 @@ ARCHITECTURES = {
     "unet": "pix2pix's U-Net translator with skip connections (translation games)",
     "ctgan": "CTGAN's residual G and PacGAN D with dropout for table rows (model.game tabular)",
     "srresnet": "SRGAN's residual super-resolution G with sub-pixel upsampling (model.game super-resolution)",
+    "molgan": "MolGAN's graph G (Gumbel-softmax bonds and atoms) and R-GCN D for molecules (model.game molgan)",
 }
 # latent distributions G may be fed (the engine draws z; model.noise names one of these)
 NOISES = {
