@@ -146,3 +146,12 @@ def test_cli_columns_differ(tables, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "the synthetic table's columns differ from the real table's: it lacks job and has occupation" in err
+
+
+def test_dropped_identifier_is_not_scored(tables):
+    real, synth, _ = tables
+    with_id = real.assign(customer=[f"c{i:05d}" for i in range(len(real))])  # one distinct value per row
+    res = evaluate(with_id, synth)  # the synthetic table has no identifier column, and needs none
+    assert "customer" not in res["kinds"] and res["kinds"] == KINDS
+    with pytest.raises(DataError, match="it has customer that the real table has not"):
+        evaluate(real, synth.assign(customer="x"))
