@@ -17,16 +17,18 @@ EXPECTED_SHAPES = {
     "digits": (1, 8, 8), "mnist-dcgan": (1, 28, 28), "mnist-cgan": (1, 28, 28), "mnist-selfcond": (1, 28, 28), "mnist-sngan": (1, 28, 28),
     "fashion-dcgan": (1, 28, 28), "fashion-wgan-gp": (1, 28, 28), "stacked-mnist": (3, 28, 28),
     "cifar10-dcgan": (3, 32, 32), "cifar10-sngan": (3, 32, 32), "cifar10-wgan-gp": (3, 32, 32),
+    "mnist-ssl-100": (1, 28, 28), "fashion-ssl-100": (1, 28, 28), "cifar10-ssl-4000": (3, 32, 32),
 }
 
 
-TRANSLATION = {name for name, (_, o) in PRESETS.items() if o.get("model.game", "gan") != "gan"}
+TRANSLATION = {name for name, (_, o) in PRESETS.items() if o.get("model.game", "gan") not in ("gan", "ssl")}
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS.keys() - TRANSLATION))
 def test_preset_trains_and_samples(name, request):
     overrides = {"train.device": "cpu", "train.progress": False, "train.batch_size": 8,
-                 "train.d_steps": 1, "train.precision": "fp32"}
+                 "train.d_steps": 1, "train.precision": "fp32",
+                 "data.labels_per_class": 1}  # semi-supervised presets: 64 images hold one label per class
     if name not in BUILT_IN:
         overrides["data.data_dir"] = str(request.getfixturevalue("shared_data"))
         overrides["data.limit"] = 64

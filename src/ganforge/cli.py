@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "ganforge.commands.tabular",
     "ganforge.commands.inpaint",
     "ganforge.commands.export",
+    "ganforge.commands.augment",
     "ganforge.commands.presets",
     "ganforge.commands.lab",
     "ganforge.commands.data",

@@ -109,6 +109,11 @@ def evaluate_run(run_dir, metrics=None, checkpoint: str = "latest", write: bool 
         from ganforge.engine.generator import tabular_refusal
 
         raise ConfigError(tabular_refusal(run_dir))
+    if metrics and {"accuracy", "cas"} & set(metrics):  # classification scores on the test split
+        from ganforge.metrics.accuracy import evaluate_label_metrics
+
+        return evaluate_label_metrics(run_dir, cfg, paths, metrics, write=write, data_dir=data_dir, n=n, seed=seed,
+                                      ema=ema)
     data_cfg = cfg.data
     if data_dir:
         data_cfg = dataclasses.replace(data_cfg, data_dir=str(data_dir))

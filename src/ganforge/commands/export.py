@@ -16,6 +16,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, help="output file: .pt (TorchScript) or .onnx (needs the onnx package)")
     p.add_argument("--no-ema", action="store_true", help="export G itself rather than its moving average")
     p.add_argument("--overwrite", action="store_true", help="replace the output files if they exist")
+    p.add_argument("--classifier", action="store_true",
+                   help="semi-supervised runs (model.game ssl): export D as a classifier, images in [-1, 1] -> K "
+                        "class logits, instead of G")
     p.set_defaults(func=run)
 
 
@@ -28,6 +31,12 @@ def run(args) -> int:
         if path.exists() and not args.overwrite:
             raise RunDirError(f"{path} already exists; use --overwrite to replace it")
     checkpoint = resolve_checkpoint(args.run)
+    if args.classifier:
+        from ganforge.engine.export import export_classifier
+
+        model, meta = export_classifier(checkpoint, out, ema=not args.no_ema)
+        print(f"wrote {model} and {meta}")
+        return 0
     G = load_generator(checkpoint, ema=not args.no_ema)
     model, meta = export_generator(G, out, source=f"{checkpoint.parent.parent.name}/{checkpoint.name}")
     print(f"wrote {model} and {meta}")

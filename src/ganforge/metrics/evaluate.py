@@ -41,6 +41,9 @@ METRICS: dict[str, str] = {
     "c2st": "classifier two-sample test: a fresh classifier's held-out accuracy on real vs generated, with a "
             "Wilson interval and a p-value against 1/2 (Lopez-Paz & Oquab 2017); on pixels, and on each "
             "--features extractor named",
+    "accuracy": "test-split accuracy of a semi-supervised run's D (model.game ssl), on its own",
+    "cas": "Classification Accuracy Score of a conditional G: a classifier trained on -n samples per class only, "
+           "tested on the real test split (Ravuri and Vinyals 2019), on its own",
 }
 POINT_METRICS = ("modes", "js", "fid", "kid", "prdc", "c2st")
 IMAGE_METRICS = ("fid", "kid", "prdc", "classifier", "stacked", "c2st")
