@@ -8,6 +8,7 @@ the same patches of the HR images ("patch FID"). LR inputs are made by the "bicu
 
     python benchmarks/bench_restoration.py runs/sr-psnr-x4 runs/srgan-x4
     python benchmarks/bench_restoration.py runs/sr-psnr-x4 --patches 300 --facades 40
+    python benchmarks/bench_restoration.py runs/srgan-x4 --no-ema      # G itself, not its moving average
 
 Needs the Inception weights for FID/KID (``GANFORGE_DATA`` or the cache) and, for the facades
 part, the facades data; the scikit-image part needs nothing.
@@ -53,12 +54,13 @@ def main(argv=None) -> None:
     parser.add_argument("--patches", type=int, default=500, help="64x64 patches for patch FID/KID (0 = no FID)")
     parser.add_argument("--facades", type=int, default=0, help="facades test photos to use (0 = all 106)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the patch choice")
+    parser.add_argument("--no-ema", action="store_true", help="score each run's G rather than its moving average")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
     methods = {"bicubic": (None, 4)}
     for run in args.runs:
-        upscaler = load_upscaler(run)
+        upscaler = load_upscaler(run, ema=not args.no_ema)
         methods[run] = (upscaler, upscaler.scale)
     scales = {s for _, s in methods.values()}
     if len(scales) != 1:
