@@ -97,10 +97,18 @@ def run(args) -> int:
 
 
 def _game_of(run: str) -> str | None:
-    """The model.game of a run directory, or None when it has no readable config.json."""
+    """The model.game of a run or checkpoint directory (from its config.json, else its latest
+    checkpoint's state.json), or None when neither is readable (the loaders then say why)."""
+    import json
+
+    from ganforge.engine.generator import resolve_checkpoint
+
     try:
-        return read_run_config(run).model.game
-    except (RunDirError, ConfigError):
+        if (Path(run) / "config.json").is_file():
+            return read_run_config(run).model.game
+        state = json.loads((resolve_checkpoint(run) / "state.json").read_text())["state"]
+        return str(state["config"]["model"].get("game", "gan"))
+    except (RunDirError, ConfigError, OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 

@@ -1,0 +1,166 @@
+"""The molecule GAN: Gumbel-softmax graphs, the R-GCN critic, one round, resume, collapse, sampling."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+pytest.importorskip("rdkit")
+
+from ganforge.cli import main  # noqa: E402
+from ganforge.config import Config  # noqa: E402
+from ganforge.data.molecules import MoleculeGraphs  # noqa: E402
+from ganforge.diagnostics.monitor import Monitor  # noqa: E402
+from ganforge.engine import Trainer  # noqa: E402
+from ganforge.games.molgan import draw_graphs  # noqa: E402
+from ganforge.molecules.graphs import Vocabulary, one_hot_flat  # noqa: E402
+from ganforge.molecules.metrics import INVALID  # noqa: E402
+from ganforge.molecules.smiles import graphs_from_smiles  # noqa: E402
+from ganforge.nets.molgan import MolGANGenerator, RelationalGCN, gumbel_graph, split_graph  # noqa: E402
+
+VOCAB = Vocabulary.from_string("C,N,O,F", 9)
+N, E, T = 9, 4, 5
+# 100 small molecules of QM9's kinds (C, N, O, F, up to 9 heavy atoms), written here so no data is needed
+_BASE = ["C", "N", "O", "CC", "CO", "CN", "C#C", "C#N", "C=O", "CCC", "CCO", "CC#N", "CC=O", "NC=O", "OCC=O",
+         "C1CC1", "C1CO1", "C1CN1", "CC(C)C", "CC(C)O", "CCCC", "CCCO", "CCOC", "OCCO", "NCCO", "FC(F)F", "CF",
+         "CC(=O)N", "CC(=O)O", "C1CCC1", "C1CCO1", "C1=CC=CC=C1", "C1=CN=CC=C1", "C1=COC=C1", "C1=CNC=C1",
+         "CC1CC1", "OC1CC1", "NC1CC1", "N#CC1CC1", "CC(C)(C)C", "CCCCC", "CCCCO", "CCCCN", "OCCCO", "CC(O)CO",
+         "C#CC#C", "C#CCO", "C#CCN", "O=CC=O", "CC(=O)C"]
+# ... and their variants with one more carbon in front or at the end, where that is still a molecule
+MOLECULES = list(dict.fromkeys(_BASE + [v for s in _BASE for v in ("C" + s, s + "C")]))
+
+
+def _data(smiles=MOLECULES, limit: int = 100) -> MoleculeGraphs:
+    adj, nodes, canon, report = graphs_from_smiles(smiles, VOCAB, limit=limit)
+    return MoleculeGraphs(adj, nodes, canon, VOCAB, "smiles", report)
+
+
+def _cfg(**extra) -> Config:
+    settings = {"model.game": "molgan", "model.arch": "molgan", "data.name": "smiles", "data.path": "unused.smi",
+                "model.z_dim": 8, "model.g_width": 16, "model.g_depth": 2, "model.d_width": 16,
+                "model.gumbel_tau": 1.0, "loss.name": "wgan-gp", "train.batch_size": 8, "train.steps": 3,
+                "train.progress": False, "train.threads": 1, "train.sample_every": 0, "train.checkpoint_every": 0,
+                "train.log_every": 1, "optim.lr_g": 1e-3, "optim.lr_d": 1e-3}
+    settings.update(extra)
+    return Config().with_overrides(settings)
+
+
+def test_gumbel_graph_one_hot_forward_gradients_backward():
+    torch.manual_seed(0)
+    edges = torch.randn(4, E, N, N, requires_grad=True)
+    nodes = torch.randn(4, N, T, requires_grad=True)
+    sym = 0.5 * (edges + edges.transpose(2, 3))
+    flat = gumbel_graph(sym, nodes, 1.0, torch.Generator().manual_seed(1), hard=True)
+    a, x = split_graph(flat, N, E, T)  # (4, N, N, E), (4, N, T)
+    for part in (a, x):  # forward: exactly one-hot
+        assert set(part.detach().unique().tolist()) <= {0.0, 1.0}
+        assert torch.equal(part.detach().sum(-1), torch.ones(part.shape[:-1]))
+    assert torch.equal(a.detach(), a.detach().transpose(1, 2))  # symmetric draws
+    assert (a.detach().diagonal(dim1=1, dim2=2)[:, 0] == 1).all()  # no self loops: "no bond" on the diagonal
+    weights = torch.randn(flat.shape[1])
+    (flat * weights).sum().backward()  # backward: the softmax's gradient reaches both logits
+    assert edges.grad.abs().sum() > 0 and nodes.grad.abs().sum() > 0
+    soft = gumbel_graph(sym, nodes, 1.0, torch.Generator().manual_seed(1), hard=False)
+    assert torch.allclose(soft.detach().reshape(-1).round(), soft.detach().reshape(-1)) is False  # relaxed: not one-hot
+    assert torch.equal(split_graph(soft, N, E, T)[1].argmax(-1), x.argmax(-1))  # same noise, same draw
+
+
+def test_relational_gcn_is_invariant_to_node_order():
+    torch.manual_seed(0)
+    D = RelationalGCN(N, E, T, width=16)
+    data = _data()
+    adj, nodes = data.batch(torch.arange(6))
+    perm = torch.randperm(N)
+    flat = one_hot_flat(adj, nodes, VOCAB)
+    permuted = one_hot_flat(adj[:, perm][:, :, perm], nodes[:, perm], VOCAB)
+    assert not torch.equal(flat, permuted)
+    assert torch.allclose(D(flat), D(permuted), atol=1e-5)
+    assert not torch.allclose(D(flat[:1]), D(flat[1:2]))  # yet different molecules score differently
+
+
+def test_generator_edges_are_symmetric():
+    G = MolGANGenerator(8, N, E, T, 16, 2)
+    e, x = G(torch.randn(3, 8))
+    assert e.shape == (3, E, N, N) and x.shape == (3, N, T)
+    assert torch.allclose(e, e.transpose(2, 3))
+
+
+def test_one_round_on_100_molecules_trains_every_network():
+    data = _data()
+    assert len(data) == 100
+    tr = Trainer(_cfg(**{"loss.reward_weight": 0.5}), dataset=data)
+    assert set(tr.nets) == {"G", "D", "R"} and tr.game.d_side == ("D", "R")
+    before = {k: [p.detach().clone() for p in net.parameters()] for k, net in tr.nets.items()}
+    stats = tr.step()
+    for k, net in tr.nets.items():
+        assert any(not torch.equal(a, b) for a, b in zip(before[k], net.parameters())), k
+    for key in ("d_loss", "gp", "reward_fit", "g_loss", "reward", "wasserstein"):
+        assert key in stats and torch.isfinite(torch.tensor(stats[key])), key
+    assert 0 < stats["reward_real"] <= 1  # QED of real molecules; fakes of an untrained G are mostly invalid
+
+
+def test_plain_gan_has_no_reward_network():
+    tr = Trainer(_cfg(), dataset=_data())
+    assert set(tr.nets) == {"G", "D"} and "reward" not in tr.step()
+
+
+def test_resume_is_bit_exact(tmp_path):
+    data = _data()
+    straight = Trainer(_cfg(**{"model.pack": 2}), dataset=data)
+    for _ in range(3):
+        straight.step()
+    first = Trainer(_cfg(**{"model.pack": 2}), dataset=data)
+    first.step()
+    ckpt = first.save_checkpoint(tmp_path)
+    resumed = Trainer(_cfg(**{"model.pack": 2}), dataset=data)
+    resumed.load_checkpoint(ckpt)
+    resumed.step()
+    resumed.step()
+    for name in ("G", "D"):
+        for a, b in zip(straight.nets[name].parameters(), resumed.nets[name].parameters()):
+            assert torch.equal(a, b)
+
+
+def test_collapse_alert_fires_on_a_frozen_generator_and_not_on_real_data():
+    data = _data()
+    tr = Trainer(_cfg(), dataset=data)
+    real, fake = tr.game.collapse_batches(tr, 100, torch.Generator().manual_seed(0), torch.Generator().manual_seed(1))
+    # planted collapse: G's output layers ignore z and put all mass on one molecule (ethane)
+    adj, nodes = data.batch(torch.tensor([data.smiles.index("CC")]))
+    with torch.no_grad():
+        for layer, target, classes in ((tr.G.edges, adj[0], E), (tr.G.nodes, nodes[0], T)):
+            layer.weight.zero_()
+            one_hot = torch.nn.functional.one_hot(target, classes).float()  # (N, N, E) or (N, T)
+            logits = one_hot.permute(2, 0, 1) if classes == E else one_hot  # G's layout: (E, N, N), (N, T)
+            layer.bias.copy_(40.0 * logits.reshape(-1))
+    real, collapsed = tr.game.collapse_batches(tr, 100, torch.Generator().manual_seed(0), torch.Generator().manual_seed(1))
+    assert (collapsed == collapsed[:1]).all()  # every drawn graph is ethane
+    monitor = Monitor("wasserstein", console=False)
+    monitor.callback(n_images=100).check(tr, 1)  # the training callback's own path for molecule runs
+    assert [a.name for a in monitor.alerts] == ["mode-collapse"] and monitor.alerts[0].severity == "error"
+    other = data.batch(torch.arange(50, 100))
+    healthy = Monitor("wasserstein", console=False).check_samples(real[:50], one_hot_flat(*other, VOCAB), step=1)
+    assert not [a for a in healthy if a.name == "mode-collapse"]  # real molecules against real molecules
+
+
+def test_sample_command_writes_one_line_per_graph(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "m.smi"
+    path.write_text("\n".join(MOLECULES) + "\n")
+    run = tmp_path / "run"
+    tr = Trainer(_cfg(**{"data.path": str(path), "train.steps": 2}), run_dir=run)
+    tr.run()
+    out = tmp_path / "mols.smi"
+    assert main(["sample", str(run), "-n", "50", "--out", str(out), "--seed", "3"]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 50 and all(line == INVALID or " " not in line for line in lines)
+    G = tr.nets["G"]
+    adj, nodes = draw_graphs(G, 50, 8, torch.Generator().manual_seed(3))
+    from ganforge.games.molgan import graphs_to_smiles
+
+    expected = [s or INVALID for s in graphs_to_smiles(adj, nodes, VOCAB)]
+    assert lines == expected  # the file is G's draws with the seed, INVALID where not a molecule
+    valid_out = tmp_path / "valid.smi"
+    assert main(["sample", str(run), "-n", "50", "--out", str(valid_out), "--seed", "3", "--valid-only"]) == 0
+    assert valid_out.read_text().splitlines() == [s for s in expected if s != INVALID]
+    assert main(["sample", str(run), "-n", "5", "--out", str(tmp_path / "x.png")]) == 1
+    assert "accepted: .smi, .txt" in capsys.readouterr().err
