@@ -35,14 +35,16 @@ def _data(smiles=MOLECULES, limit: int = 100) -> MoleculeGraphs:
     return MoleculeGraphs(adj, nodes, canon, VOCAB, "smiles", report)
 
 
+# a tiny molecule GAN on a SMILES file (the path is replaced where a test reads it)
+SETTINGS = {"model.game": "molgan", "model.arch": "molgan", "data.name": "smiles", "data.path": "unused.smi",
+            "model.z_dim": 8, "model.g_width": 16, "model.g_depth": 2, "model.d_width": 16,
+            "model.gumbel_tau": 1.0, "loss.name": "wgan-gp", "train.batch_size": 8, "train.steps": 3,
+            "train.progress": False, "train.threads": 1, "train.sample_every": 0, "train.checkpoint_every": 0,
+            "train.log_every": 1, "optim.lr_g": 1e-3, "optim.lr_d": 1e-3}
+
+
 def _cfg(**extra) -> Config:
-    settings = {"model.game": "molgan", "model.arch": "molgan", "data.name": "smiles", "data.path": "unused.smi",
-                "model.z_dim": 8, "model.g_width": 16, "model.g_depth": 2, "model.d_width": 16,
-                "model.gumbel_tau": 1.0, "loss.name": "wgan-gp", "train.batch_size": 8, "train.steps": 3,
-                "train.progress": False, "train.threads": 1, "train.sample_every": 0, "train.checkpoint_every": 0,
-                "train.log_every": 1, "optim.lr_g": 1e-3, "optim.lr_d": 1e-3}
-    settings.update(extra)
-    return Config().with_overrides(settings)
+    return Config().with_overrides({**SETTINGS, **extra})
 
 
 def test_gumbel_graph_one_hot_forward_gradients_backward():
@@ -147,8 +149,12 @@ def test_sample_command_writes_one_line_per_graph(tmp_path, monkeypatch, capsys)
     path = tmp_path / "m.smi"
     path.write_text("\n".join(MOLECULES) + "\n")
     run = tmp_path / "run"
-    tr = Trainer(_cfg(**{"data.path": str(path), "train.steps": 2}), run_dir=run)
-    tr.run()
+    settings = {**SETTINGS, "data.path": str(path), "train.steps": 2, "train.progress": "false"}
+    args = ["train", "--preset", "qm9-molgan", "--out", str(run), "--no-report"]
+    for key, value in settings.items():
+        args += ["--set", f"{key}={value}"]
+    assert main(args) == 0
+    tr = Trainer.from_checkpoint(run / "checkpoints" / "step-0000002")
     out = tmp_path / "mols.smi"
     assert main(["sample", str(run), "-n", "50", "--out", str(out), "--seed", "3"]) == 0
     lines = out.read_text().splitlines()
@@ -164,3 +170,14 @@ def test_sample_command_writes_one_line_per_graph(tmp_path, monkeypatch, capsys)
     assert valid_out.read_text().splitlines() == [s for s in expected if s != INVALID]
     assert main(["sample", str(run), "-n", "5", "--out", str(tmp_path / "x.png")]) == 1
     assert "accepted: .smi, .txt" in capsys.readouterr().err
+
+    # eval: validity is what the sample file says for the same seed; FCD is a line, marked when absent
+    assert main(["eval", str(run), "--metrics", "molecules", "-n", "50", "--seed", "3"]) == 0
+    import json
+
+    lines = {m["metric"]: m for m in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())}
+    assert lines["validity"]["value"] == pytest.approx(sum(s != INVALID for s in expected) / 50)
+    assert set(lines) == {"validity", "uniqueness", "novelty", "internal_diversity", "qed_w1", "logp_w1", "sa_w1", "fcd"}
+    assert lines["validity"]["provenance"]["n_fake"] == 50 and lines["validity"]["provenance"]["checkpoint"] == "step-0000002"
+    assert main(["eval", str(run), "--metrics", "fid"]) == 1
+    assert "valid metrics: molecules" in capsys.readouterr().err

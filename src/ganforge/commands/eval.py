@@ -109,6 +109,11 @@ def evaluate_run(run_dir, metrics=None, checkpoint: str = "latest", write: bool 
         from ganforge.engine.generator import tabular_refusal
 
         raise ConfigError(tabular_refusal(run_dir))
+    if cfg.model.game == "molgan":  # molecules: scored with RDKit (ganforge.molecules.evaluate)
+        from ganforge.molecules.evaluate import evaluate_molecule_checkpoints
+
+        return evaluate_molecule_checkpoints(run_dir, cfg, paths, metrics, write=write, data_dir=data_dir, n=n,
+                                             seed=seed, ema=ema, **kwargs)
     if metrics and {"accuracy", "cas"} & set(metrics):  # classification scores on the test split
         from ganforge.metrics.accuracy import evaluate_label_metrics
 
