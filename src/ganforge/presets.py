@@ -110,6 +110,7 @@ _MOLGAN_QM9 = {
     "model.game": "molgan", "model.arch": "molgan", "data.name": "qm9", "model.z_dim": 32,
     "model.g_width": 128, "model.g_depth": 3, "model.d_width": 128, "model.gumbel_tau": 1.0,
     "loss.name": "wgan-gp", "optim.lr_g": 1e-3, "optim.lr_d": 1e-3, "optim.beta1": 0.5, "optim.beta2": 0.9,
+    "optim.ema": 0.999,
     "train.batch_size": 32, "train.d_steps": 1, "train.steps": 10000, "train.log_every": 50,
     "train.sample_every": 2000, "train.checkpoint_every": 2000,
 }
