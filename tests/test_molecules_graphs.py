@@ -153,3 +153,14 @@ def test_qm9_shared_copy(shared_data):
     data = load_dataset(cfg)
     assert len(data) == 300 and data.smiles[:3] == ["C", "N", "O"]  # QM9 starts with methane, ammonia, water
     assert int(data.nodes.bool().sum(1).max()) <= 9
+
+
+def test_molecule_grid_png(tmp_path):
+    from PIL import Image
+
+    from ganforge.molecules.draw import save_molecule_grid
+
+    path = save_molecule_grid(["CCO", None, "c1ccccc1", "INVALID", "CC#N"], tmp_path / "g.png", per_row=3, cell=100)
+    with Image.open(path) as im:
+        assert im.size == (300, 200)  # 3 per row, 2 rows of 100 px cells
+    assert list(tmp_path.iterdir()) == [path]  # written atomically: no temporary file left

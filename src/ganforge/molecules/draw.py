@@ -10,14 +10,15 @@ from ganforge.molecules import require_rdkit
 
 def save_molecule_grid(smiles: list[str | None], path: str | Path, per_row: int = 6, title: str = "",
                        cell: int = 200) -> Path:
-    """Draw ``smiles`` (None or "INVALID": an empty cell labelled INVALID) to a PNG at ``path``."""
+    """Draw ``smiles`` (None or "INVALID": a "*" labelled INVALID) to a PNG at ``path``."""
     Chem = require_rdkit()
     from rdkit.Chem import Draw
 
     mols, legends = [], []
     for s in smiles:
         mol = Chem.MolFromSmiles(s) if s and s != "INVALID" else None
-        mols.append(mol if mol is not None else Chem.Mol())
+        # an invalid graph is drawn as a lone dummy atom (an empty molecule would lose its legend)
+        mols.append(mol if mol is not None else Chem.MolFromSmiles("*"))
         legends.append(s if mol is not None else "INVALID")
     if title and legends:
         legends[0] = f"{title}: {legends[0]}"
