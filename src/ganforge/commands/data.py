@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ganforge.data import (
+    MOLECULE_DATASETS,
     TABULAR_DATASETS,
     TRANSLATION_DATASETS,
     digits,
@@ -19,6 +20,7 @@ from ganforge.errors import DataError, unknown_name
 _BUILT_IN = {
     "digits": "bundled with scikit-learn",
     "folder": "your own images, given as data.path",
+    "smiles": "your own molecules, a SMILES file given as data.path",
 }
 
 
@@ -48,8 +50,9 @@ def add_parser(subparsers) -> None:
 
 
 def _check_name(name: str) -> None:
-    if name not in IMAGE_DATASETS and name not in TRANSLATION_DATASETS and name not in TABULAR_DATASETS:
-        raise DataError(str(unknown_name("dataset", name, {**IMAGE_DATASETS, **TRANSLATION_DATASETS, **TABULAR_DATASETS})))
+    known = {**IMAGE_DATASETS, **TRANSLATION_DATASETS, **TABULAR_DATASETS, **MOLECULE_DATASETS}
+    if name not in known:
+        raise DataError(str(unknown_name("dataset", name, known)))
 
 
 def _where_translation(name: str, data_dir) -> str:
@@ -89,7 +92,7 @@ def run_list(args: argparse.Namespace) -> int:
     for name, description in TRANSLATION_DATASETS.items():
         print(f"{name:<{width}}  {description}")
         print(f"{'':<{width}}  found: {_where_translation(name, args.data_dir)}")
-    for name, description in TABULAR_DATASETS.items():
+    for name, description in {**TABULAR_DATASETS, **MOLECULE_DATASETS}.items():
         print(f"{name:<{width}}  {description}")
         print(f"{'':<{width}}  found: {_where(name, args.data_dir)}")
     return 0
@@ -106,8 +109,8 @@ def run_fetch(args: argparse.Namespace) -> int:
         print(f"facades: {paired.fetch_facades(args.data_dir, progress=sys.stderr.isatty())}")
         return 0
     if args.name in _BUILT_IN:
-        if args.name == "folder":
-            raise DataError("dataset 'folder' is your own images (data.path); there is nothing to fetch")
+        if args.name in ("folder", "smiles"):
+            raise DataError(f"dataset {args.name!r} is {_BUILT_IN[args.name]}; there is nothing to fetch")
         print(f"{args.name} is {_BUILT_IN[args.name]}; there is nothing to fetch")
         return 0
     source = sources.source_for(args.name)
