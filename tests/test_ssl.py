@@ -144,11 +144,13 @@ def test_bad_input_is_one_line():
 
 
 def test_classifier_export_runs_without_ganforge_and_matches_d(tmp_path):
-    from ganforge.engine.export import export_classifier
+    from ganforge.cli import main
 
     trainer = Trainer(ssl_config(**{"train.steps": 2, "optim.ema": 0.9}), run_dir=tmp_path / "run", dataset=striped())
     trainer.run(2)
-    out, meta = export_classifier(trainer.last_checkpoint, tmp_path / "clf.pt")
+    out, meta = tmp_path / "clf.pt", tmp_path / "clf.pt.json"
+    assert main(["export", str(tmp_path / "run"), "--classifier", "--out", str(out)]) == 0
+    assert main(["export", str(tmp_path / "run"), "--classifier", "--out", str(out)]) == 1  # no overwrite
     clf = torch.jit.load(str(out))
     x = striped(n_per_class=2, seed=3).batch(torch.arange(6))[0]
     with torch.no_grad():

@@ -131,7 +131,7 @@ def evaluate_label_metrics(run_dir, cfg, paths, metrics, write: bool = True, dat
             _, _, nets = load_networks(path)
             use_ema = ema and "D_ema" in nets
             acc = classifier_accuracy(nets["D_ema"] if use_ema else nets["D"], x, y)
-            p = provenance(n_fake=0, n_real=len(test), features="the run's D (K class logits)", features_sha256=None,
+            p = provenance(n_fake=0, n_real=len(test), features="D (the run's K class logits)", features_sha256=None,
                            reference=reference, reference_sha256=test.source_hash or None, resize="none",
                            seed=seed, ema=use_ema, checkpoint_step=step,
                            labels_per_class=cfg.data.labels_per_class, label_seed=cfg.data.label_seed)
