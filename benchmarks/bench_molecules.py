@@ -22,7 +22,6 @@ import argparse
 import json
 import random
 import time
-from pathlib import Path
 
 
 def parse_value(text: str):
@@ -55,7 +54,7 @@ def main() -> None:
     from ganforge.presets import load_preset
 
     settings = {"train.seed": args.seed, "train.threads": 1, "train.progress": False}
-    settings.update(dict((kv.split("=", 1)[0], parse_value(kv.split("=", 1)[1])) for kv in args.overrides))
+    settings.update({kv.split("=", 1)[0]: parse_value(kv.split("=", 1)[1]) for kv in args.overrides})
     cfg = load_preset("qm9-molgan").with_overrides(settings)
     milestones = sorted(int(s) for s in args.steps.split(","))
     tr = Trainer(cfg.with_overrides({"train.steps": milestones[-1]}))
@@ -93,7 +92,7 @@ def main() -> None:
     for r in rows:
         print(f"{r['step']:>6} {r['net']:>5} {r['train_cpu_s']:>6.0f} {r['validity']:>6.1%} {r['uniqueness']:>6.1%} "
               f"{r['novelty']:>6.1%} {r['internal_diversity']:>6.3f} {r['qed_mean']:>5.3f} {r['qed_w1']:>6.3f} "
-              f"{r['logp_w1']:>7.3f} {r['sa_w1']:>6.3f} {str(r['collapse_alert']):>8}")
+              f"{r['logp_w1']:>7.3f} {r['sa_w1']:>6.3f} {r['collapse_alert']!s:>8}")
 
 
 if __name__ == "__main__":

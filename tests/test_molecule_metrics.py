@@ -8,9 +8,16 @@ import pytest
 
 pytest.importorskip("rdkit")
 
-from ganforge.molecules import chem  # noqa: E402
-from ganforge.molecules.metrics import (  # noqa: E402
-    INVALID, fcd_distance, internal_diversity, molecule_metrics, novelty, uniqueness, validity, wasserstein_1d,
+from ganforge.molecules import chem
+from ganforge.molecules.metrics import (
+    INVALID,
+    fcd_distance,
+    internal_diversity,
+    molecule_metrics,
+    novelty,
+    uniqueness,
+    validity,
+    wasserstein_1d,
 )
 
 

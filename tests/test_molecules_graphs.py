@@ -11,14 +11,19 @@ import torch
 
 pytest.importorskip("rdkit")
 
-from ganforge.config import Config  # noqa: E402
-from ganforge.data import load_dataset  # noqa: E402
-from ganforge.data.molecules import qm9_smiles_from_archive  # noqa: E402
-from ganforge.errors import ConfigError, DataError  # noqa: E402
-from ganforge.molecules.graphs import (  # noqa: E402
-    GraphError, Vocabulary, graph_to_smiles, one_hot_flat, flat_to_graphs, smiles_to_graph,
+from ganforge.config import Config
+from ganforge.data import load_dataset
+from ganforge.data.molecules import qm9_smiles_from_archive
+from ganforge.errors import ConfigError, DataError
+from ganforge.molecules.graphs import (
+    GraphError,
+    Vocabulary,
+    flat_to_graphs,
+    graph_to_smiles,
+    one_hot_flat,
+    smiles_to_graph,
 )
-from ganforge.molecules.smiles import read_smiles_file  # noqa: E402
+from ganforge.molecules.smiles import read_smiles_file
 
 QM9 = Vocabulary.from_string("C,N,O,F", 9)
 CHARGED = Vocabulary.from_string("C,N,O,F,N+,O-", 9)

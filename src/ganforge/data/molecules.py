@@ -26,9 +26,8 @@ from pathlib import Path
 
 import torch
 
+from ganforge.data import MOLECULE_DATASETS
 from ganforge.errors import ConfigError, DataError
-
-from ganforge.data import MOLECULE_DATASETS  # noqa: F401  (the names, kept beside the other tables)
 
 
 class MoleculeGraphs:

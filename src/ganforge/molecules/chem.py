@@ -81,7 +81,7 @@ def property_of(mol, name: str) -> float:
         return math.nan
     try:
         return _SCORERS[name](mol)
-    except Exception:  # a molecule RDKit sanitised may still trip one descriptor
+    except (RuntimeError, ValueError, ZeroDivisionError):  # a sanitised molecule may still trip a descriptor
         return math.nan
 
 

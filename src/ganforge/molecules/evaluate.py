@@ -12,8 +12,6 @@ from __future__ import annotations
 import dataclasses
 import random
 
-import torch
-
 from ganforge.errors import ConfigError
 
 MOLECULE_METRICS = {"molecules": "validity, uniqueness, novelty, internal diversity, QED/logP/SA W1, FCD"}

@@ -47,7 +47,7 @@ class Vocabulary:
     max_atoms: int  # N: nodes per graph
 
     @classmethod
-    def from_string(cls, atoms: str, max_atoms: int) -> "Vocabulary":
+    def from_string(cls, atoms: str, max_atoms: int) -> Vocabulary:
         """From a comma-separated list such as "C,N,O,F,N+,O-"."""
         tokens = tuple(t.strip() for t in atoms.split(",") if t.strip())
         if not tokens:
@@ -140,17 +140,17 @@ def graph_to_mol(adj: torch.Tensor, nodes: torch.Tensor, vocab: Vocabulary, sani
         position[i] = mol.AddAtom(atom)
     if not position:
         return None
-    for i in position:
-        for j in position:
+    for i, pi in position.items():
+        for j, pj in position.items():
             if j > i and adj[i][j] > 0:
                 if adj[i][j] > len(BOND_NAMES):
                     return None
-                mol.AddBond(position[i], position[j], getattr(Chem.BondType, BOND_NAMES[adj[i][j] - 1]))
+                mol.AddBond(pi, pj, getattr(Chem.BondType, BOND_NAMES[adj[i][j] - 1]))
     mol = mol.GetMol()
     if sanitize:
         try:
             Chem.SanitizeMol(mol)
-        except Exception:  # RDKit raises several unrelated classes (valence, kekulisation, ...)
+        except Chem.MolSanitizeException:  # valence, kekulisation, ring problems
             return None
     return mol
 
@@ -162,7 +162,7 @@ def mol_to_smiles(mol) -> str | None:
     Chem = require_rdkit()
     try:
         return Chem.MolToSmiles(mol)
-    except Exception:
+    except (RuntimeError, ValueError, Chem.MolSanitizeException):  # RDKit's own errors surface as these
         return None
 
 

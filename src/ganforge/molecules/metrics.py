@@ -59,7 +59,7 @@ def internal_diversity(smiles: list[str | None], max_mols: int = 1000, seed: int
     from rdkit import DataStructs
     from rdkit.Chem import rdFingerprintGenerator
 
-    unique = sorted(set(canonical(s) for s in _valid(smiles)))
+    unique = sorted({canonical(s) for s in _valid(smiles)})
     if len(unique) < 2:
         return math.nan
     if len(unique) > max_mols:

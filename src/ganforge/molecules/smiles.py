@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 
 from ganforge.errors import DataError
-from ganforge.molecules.graphs import GraphError, Vocabulary, mol_to_graph, mol_to_smiles
 from ganforge.molecules import require_rdkit
+from ganforge.molecules.graphs import GraphError, Vocabulary, mol_to_graph, mol_to_smiles
 
 
 @dataclass
