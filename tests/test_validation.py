@@ -159,6 +159,8 @@ def test_every_name_of_the_package_tables_is_accepted():
         for value in table:
             # a translator architecture is only accepted with a translation game
             game = {"model.game": "pix2pix", "model.pack": 1} if (key, value) == ("model.arch", "unet") else {}
+            if (key, value) == ("model.arch", "srresnet"):  # the SR generator goes with its game only
+                game = {"model.game": "super-resolution", "model.pack": 1}
             cfg = base.with_overrides({key: value, **game})
             assert getattr(getattr(cfg, key.split(".")[0]), key.split(".")[1]) == value
 
