@@ -71,15 +71,23 @@ def test_eval_writes_accuracy_for_ssl_runs_and_cas_for_conditional_runs(tmp_path
         evaluate_label_metrics(tmp_path / "cgan", cgan.cfg, [cgan.last_checkpoint], ["accuracy"], test=TEST)
 
 
-def test_export_refuses_a_run_that_is_not_semi_supervised(tmp_path):
+def test_export_and_eval_refuse_a_run_that_is_not_semi_supervised(tmp_path, capsys):
     from ganforge.engine.export import export_classifier
 
     cfg = Config().with_overrides({"data.name": "ring8", "train.steps": 1, "train.progress": False,
                                    "train.device": "cpu", "train.sample_every": 0, "model.g_width": 8,
                                    "model.d_width": 8})
-    tr = Trainer(cfg, run_dir=tmp_path / "r")
+    from ganforge.engine.rundir import create_run_dir
+
+    tr = Trainer(cfg, run_dir=create_run_dir(tmp_path / "r", cfg))
     tr.run(1)
     with pytest.raises(ConfigError, match="--classifier exports the D of a semi-supervised run"):
         export_classifier(tmp_path / "r", tmp_path / "c.pt")
     with pytest.raises(ConfigError, match="accepted: a .pt file"):
         export_classifier(tmp_path / "r", tmp_path / "c.onnx")
+    # the same refusal through `ganforge eval`, one line, nothing appended
+    from ganforge.cli import main
+
+    assert main(["eval", str(tmp_path / "r"), "--metrics", "accuracy"]) == 1
+    assert "scores the D of a semi-supervised run" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "metrics.jsonl").exists()
