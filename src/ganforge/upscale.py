@@ -4,9 +4,8 @@ An :class:`Upscaler` maps images (N, C, h, w) in [-1, 1] to (N, C, s h, s w). It
 convolutional, so any size goes in; large images go through in overlapping tiles of ``tile`` x
 ``tile`` input pixels (default :data:`TILE`), blended with linear ramps by
 :func:`ganforge.translate.run_tiled`, so the network's memory stays that of one batch of tiles
-whatever the image size. The overlap is at least the network's receptive field, so away from the
-image border a tiled result equals the whole-image result up to float rounding where only one
-tile's exact output is blended in.
+whatever the image size. Tiles overlap by the network's receptive field (at most half a tile), so
+away from the tile borders a tiled result equals the whole-image result up to float rounding.
 
 Before anything is decoded or written, every input's header is read (:func:`probe`): an image
 whose result would exceed ``max_pixels`` (default :data:`MAX_OUTPUT_PIXELS`, about 28 bytes of
@@ -63,10 +62,6 @@ class Upscaler(nn.Module):
         super().__init__()
         self.net, self.channels, self.scale, self.patch = net, channels, scale, patch
         self.receptive_field = net.receptive_field()
-
-    @property
-    def in_channels(self) -> int:  # what ganforge.translate's helpers ask of a network
-        return self.channels
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
