@@ -169,3 +169,13 @@ def test_molecule_grid_png(tmp_path):
     with Image.open(path) as im:
         assert im.size == (300, 200)  # 3 per row, 2 rows of 100 px cells
     assert list(tmp_path.iterdir()) == [path]  # written atomically: no temporary file left
+
+
+def test_missing_rdkit_is_one_line_naming_the_extra(monkeypatch):
+    import sys
+
+    from ganforge.molecules import require_rdkit
+
+    monkeypatch.setitem(sys.modules, "rdkit", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match=r"molecules need RDKit, which is not installed: `pip install ganforge\[molecules\]`"):
+        require_rdkit()

@@ -101,9 +101,13 @@ def test_one_round_on_100_molecules_trains_every_network():
     assert 0 < stats["reward_real"] <= 1  # QED of real molecules; fakes of an untrained G are mostly invalid
 
 
-def test_plain_gan_has_no_reward_network():
-    tr = Trainer(_cfg(), dataset=_data())
-    assert set(tr.nets) == {"G", "D"} and "reward" not in tr.step()
+def test_plain_gan_has_no_reward_network_and_takes_packing_and_r1():
+    tr = Trainer(_cfg(**{"model.pack": 4, "loss.name": "nonsaturating", "loss.r1_weight": 1.0}), dataset=_data())
+    assert set(tr.nets) == {"G", "D"}
+    stats = tr.step()
+    assert "reward" not in stats and stats["r1"] > 0 and "gp" not in stats
+    flat = one_hot_flat(*_data().batch(torch.arange(8)), VOCAB)
+    assert tr.D(flat).shape == (2,)  # packs of 4 graphs: one logit each
 
 
 def test_resume_is_bit_exact(tmp_path):
