@@ -90,9 +90,11 @@ _SR_X4 = {
 _SR_PSNR_X4 = {**_SR_X4, "loss.gan_weight": 0.0, "optim.lr_g": 5e-4, "optim.schedule": "linear",
                "train.steps": 3000, "optim.decay_start": 1500}
 # stage 2, SRGAN: G starts from stage 1's run (its default --out), lr 1e-4 for both as Ledig et al.
-# sec. 3.2; content = L1 + feature matching on D's layers (no VGG here), adversarial weight 0.01
+# sec. 3.2; content = L1 + feature matching on D's layers (no VGG here), adversarial weight 0.01; no EMA
+# of G: an average over 1000 rounds smoothed the adversarial textures away (patch FID 175.8 against
+# G's own 149.2, docs/benchmarks.md)
 _SRGAN_X4 = {**_SR_X4, "model.init_from": "runs/sr-psnr-x4", "loss.name": "nonsaturating", "loss.gan_weight": 0.01,
-             "loss.fm_weight": 1.0, "optim.lr_g": 1e-4, "optim.lr_d": 1e-4, "train.steps": 1500}
+             "loss.fm_weight": 1.0, "optim.lr_g": 1e-4, "optim.lr_d": 1e-4, "optim.ema": 0.0, "train.steps": 1500}
 
 # semi-supervised GAN (Salimans et al. 2016, sec. 5): D a (K+1)-class classifier with the generated
 # logit fixed at 0, G trained by feature matching; their MNIST recipe's Adam(3e-3, beta1 0.5), batch
