@@ -184,3 +184,21 @@ def test_sample_command_writes_one_line_per_graph(tmp_path, monkeypatch, capsys)
     assert lines["validity"]["provenance"]["n_fake"] == 50 and lines["validity"]["provenance"]["checkpoint"] == "step-0000002"
     assert main(["eval", str(run), "--metrics", "fid"]) == 1
     assert "valid metrics: molecules" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_qm9_preset_trains_and_draws_molecules(shared_data, tmp_path):
+    from PIL import Image
+
+    from ganforge.presets import load_preset
+
+    cfg = load_preset("qm9-molgan").with_overrides({
+        "train.progress": False, "train.batch_size": 8, "train.threads": 1,
+        "data.data_dir": str(shared_data), "data.limit": 64})
+    tr = Trainer(cfg)
+    assert len(tr.data) == 64 and cfg.loss.name == "wgan-gp" and tr.G_ema is not None
+    for _ in range(2):
+        stats = tr.step()
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+    with Image.open(tr.game.save_samples(tr, tmp_path / "s.png")) as picture:
+        assert picture.size == (6 * 200, 4 * 200)  # 24 drawn graphs, 6 per row
