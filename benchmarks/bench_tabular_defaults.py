@@ -68,7 +68,7 @@ def main() -> None:
                    help="score G_ema's F1 at the last milestone only (default) or at every one")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--results", default=str(ROOT / "runs" / "bench_tabular_defaults" / "results.jsonl"))
-    args = p.parse_args()
+    args = p.parse_intermixed_args()
     milestones = sorted({int(e) for e in args.epochs.split(",")})
     transform_settings, overrides = split_settings(
         {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.settings)})
