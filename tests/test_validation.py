@@ -161,6 +161,10 @@ def test_every_name_of_the_package_tables_is_accepted():
             game = {"model.game": "pix2pix", "model.pack": 1} if (key, value) == ("model.arch", "unet") else {}
             if (key, value) == ("model.arch", "srresnet"):  # the SR generator goes with its game only
                 game = {"model.game": "super-resolution", "model.pack": 1}
+            if (key, value) == ("model.arch", "molgan"):  # the graph networks go with the molecule game only
+                game = {"model.game": "molgan"}
+            if (key, value) == ("model.arch", "ctgan"):  # the table networks go with the tabular game only
+                game = {"model.game": "tabular"}
             cfg = base.with_overrides({key: value, **game})
             assert getattr(getattr(cfg, key.split(".")[0]), key.split(".")[1]) == value
 
