@@ -179,3 +179,18 @@ def test_missing_rdkit_is_one_line_naming_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "rdkit", None)  # as if it were not installed
     with pytest.raises(ConfigError, match=r"molecules need RDKit, which is not installed: `pip install ganforge\[molecules\]`"):
         require_rdkit()
+
+
+def test_qm9_lookup_prefers_the_canonical_archive(tmp_path, monkeypatch):
+    from ganforge.data.molecules import qm9_files
+
+    monkeypatch.delenv("GANFORGE_DATA", raising=False)
+    (tmp_path / "qm9").mkdir()
+    (tmp_path / "qm9" / "qm9_smiles.csv.gz").write_bytes(gzip.compress(b"index,smiles\n1,C\n"))
+    assert qm9_files(tmp_path) == [tmp_path / "qm9" / "qm9_smiles.csv.gz"]
+    (tmp_path / "qm9" / "dsgdb9nsd.xyz.tar.bz2").write_bytes(b"")
+    assert qm9_files(tmp_path) == [tmp_path / "qm9" / "qm9_smiles.csv.gz"]  # the archive alone is not complete
+    (tmp_path / "qm9" / "uncharacterized.txt").write_text("")
+    assert qm9_files(tmp_path) == [tmp_path / "qm9" / "dsgdb9nsd.xyz.tar.bz2", tmp_path / "qm9" / "uncharacterized.txt"]
+    with pytest.raises(DataError, match="qm9 not found: .* `ganforge data fetch qm9"):
+        qm9_files(tmp_path / "elsewhere")

@@ -1,7 +1,7 @@
 """Molecule datasets: ``qm9`` and any SMILES file (``data.name=smiles``, ``data.path=FILE``).
 
-QM9 (Ramakrishnan et al. 2014) is looked up like every named dataset (:mod:`ganforge.data.sources`)
-in one of two layouts, first found wins:
+QM9 (Ramakrishnan et al. 2014) is looked up in ``data.data_dir``, ``$GANFORGE_DATA`` and the user
+cache (:func:`qm9_files`), in one of two layouts, first found wins:
 
 1. the canonical figshare files: ``qm9/dsgdb9nsd.xyz.tar.bz2`` (one xyz file per molecule, its
    GDB-17 SMILES the first field of the second-last line) and ``qm9/uncharacterized.txt`` (the
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from ganforge.data import MOLECULE_DATASETS
+from ganforge.data import MOLECULE_DATASETS, sources
 from ganforge.errors import ConfigError, DataError
 
 
@@ -111,12 +111,46 @@ def load_molecules(cfg):
     return MoleculeGraphs(adj, nodes, canon, vocab, cfg.name, report, digest)
 
 
-def qm9_files(data_dir=None) -> list[Path]:
-    """The files of the first QM9 layout found: [archive, uncharacterized.txt] or [SMILES csv]."""
-    from ganforge.data import sources
+_QM9_BASE = "https://springernature.figshare.com/ndownloader/files/"
+# QM9's layouts, most preferred first. No checksum of the figshare files is recorded here, so (as
+# for facades) they live outside the verified-download table of ganforge.data.sources and a fetch
+# is not verified.
+QM9_SOURCE = sources.DatasetSource(
+    "qm9",
+    (sources.Layout("qm9-xyz-archive", (
+        sources.KnownFile("qm9/dsgdb9nsd.xyz.tar.bz2", urls=(_QM9_BASE + "3195389",)),
+        sources.KnownFile("qm9/uncharacterized.txt", urls=(_QM9_BASE + "3195404",)),
+    ), "qm9/dsgdb9nsd.xyz.tar.bz2 and qm9/uncharacterized.txt (figshare)"),
+     sources.Layout("qm9-smiles-csv", (sources.KnownFile("qm9/qm9_smiles.csv.gz"),),
+                    "qm9/qm9_smiles.csv.gz (SMILES copy, columns index,smiles)")),
+    "https://doi.org/10.6084/m9.figshare.c.978904.v5",
+)
 
-    located = sources.locate("qm9", "train", data_dir)
-    return [path for _, path in located.files]
+
+def qm9_files(data_dir=None) -> list[Path]:
+    """The files of the first QM9 layout found in ``data_dir``, ``$GANFORGE_DATA`` or the user
+    cache: [archive, uncharacterized.txt] or [SMILES csv]; else one DataError line."""
+    looked = []
+    for root, where in sources.search_dirs(data_dir):
+        for layout in QM9_SOURCE.layouts:
+            paths = [root / f.path for f in layout.files]
+            if all(p.exists() for p in paths):
+                return paths
+        looked.append(f"{root} ({where})")
+    wanted = " or ".join(layout.describe for layout in QM9_SOURCE.layouts)
+    raise DataError(f"qm9 not found: it needs {wanted}; looked in {', '.join(looked)}; get it with "
+                    f"`ganforge data fetch qm9 [--data-dir DIR]`")
+
+
+def fetch_qm9(data_dir=None, *, progress: bool = False) -> list[Path]:
+    """Download the canonical QM9 files into ``data_dir`` (default: the user cache data dir).
+
+    Each file appears only once it is complete; existing files are kept. No checksum is recorded
+    for them, so their contents are not verified.
+    """
+    root = Path(data_dir).expanduser() if data_dir else sources.user_data_dir()
+    return [sources.download_file(known, root / known.path, progress=progress)
+            for known in QM9_SOURCE.layouts[0].files]
 
 
 def qm9_smiles(files: list[Path]) -> list[str]:
@@ -179,4 +213,5 @@ def _cache_save(key: str, adj, nodes, smiles, report) -> None:
         pass  # a cache that cannot be written only costs the next run the reading time
 
 
-__all__ = ["MOLECULE_DATASETS", "MoleculeGraphs", "load_molecules", "qm9_files", "qm9_smiles_from_archive"]
+__all__ = ["MOLECULE_DATASETS", "QM9_SOURCE", "MoleculeGraphs", "fetch_qm9", "load_molecules", "qm9_files",
+           "qm9_smiles_from_archive"]

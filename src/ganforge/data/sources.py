@@ -87,7 +87,6 @@ _FASHION_MIRRORS = (
 )
 _CIFAR_BASE = "https://www.cs.toronto.edu/~kriz/"
 _ADULT_BASE = "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/"
-_QM9_BASE = "https://springernature.figshare.com/ndownloader/files/"
 
 # The four IDX files of MNIST and Fashion-MNIST: (file name, split, MD5 as published, sha256).
 _MNIST_FILES = (
@@ -164,19 +163,6 @@ SOURCES: dict[str, DatasetSource] = {
                       (_ADULT_BASE + "adult.test",), "test"),
         ), "adult/adult.data and adult/adult.test (UCI CSV files)"),),
         "https://archive.ics.uci.edu/dataset/2/adult",
-    ),
-    # QM9 (molecules, read by ganforge.data.molecules): the canonical figshare xyz archive with the
-    # list of uncharacterised molecules; or the SMILES copy offline machines carry (not canonical
-    # bytes, no download: see ganforge.data.molecules). No checksum of the archive is recorded here.
-    "qm9": DatasetSource(
-        "qm9",
-        (Layout("qm9-xyz-archive", (
-            KnownFile("qm9/dsgdb9nsd.xyz.tar.bz2", urls=(_QM9_BASE + "3195389",)),
-            KnownFile("qm9/uncharacterized.txt", urls=(_QM9_BASE + "3195404",)),
-        ), "qm9/dsgdb9nsd.xyz.tar.bz2 and qm9/uncharacterized.txt (figshare)"),
-         Layout("qm9-smiles-csv", (KnownFile("qm9/qm9_smiles.csv.gz"),),
-                "qm9/qm9_smiles.csv.gz (SMILES copy, columns index,smiles)")),
-        "https://doi.org/10.6084/m9.figshare.c.978904.v5",
     ),
 }
 
