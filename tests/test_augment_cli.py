@@ -8,7 +8,12 @@ import statistics
 import pytest
 import torch
 
-from ganforge.augment import SETTINGS, augmentation_table, classical_augmentation, format_table
+from ganforge.augment import (
+    SETTINGS,
+    augmentation_table,
+    classical_augmentation,
+    format_table,
+)
 from ganforge.cli import main
 from ganforge.config import Config
 from tests.test_ssl import striped

@@ -10,7 +10,11 @@ import torch
 from ganforge.config import Config
 from ganforge.engine import Trainer
 from ganforge.errors import ConfigError
-from ganforge.metrics.accuracy import classification_accuracy_score, classifier_accuracy, evaluate_label_metrics
+from ganforge.metrics.accuracy import (
+    classification_accuracy_score,
+    classifier_accuracy,
+    evaluate_label_metrics,
+)
 from tests.test_ssl import ssl_config, striped
 
 TRAIN, TEST = striped(n_per_class=40, seed=0), striped(n_per_class=30, seed=1, split="test")
@@ -38,7 +42,7 @@ def test_a_generator_of_real_class_examples_scores_like_real_data():
 def test_a_generator_that_ignores_its_class_scores_at_chance():
     # its samples say nothing of the asked class, so any classifier's predictions are independent of the
     # true class: 1/K in expectation (one draw is noisy, hence the mean over draws)
-    accs = [classification_accuracy_score(lambda y: real_examples_of(y, ignore_class=True, seed=s), 3, 20, TEST_X,
+    accs = [classification_accuracy_score(lambda y, s=s: real_examples_of(y, ignore_class=True, seed=s), 3, 20, TEST_X,
                                           TEST_Y, seed=s, steps=40) for s in range(8)]
     assert abs(sum(accs) / len(accs) - 1 / 3) < 0.12, accs
 

@@ -9,7 +9,12 @@ import torch
 
 from ganforge.config import DataConfig
 from ganforge.data.base import ImageDataset
-from ganforge.data.labelled import LabelledStream, check_disjoint, choose_labelled, labelled_subset
+from ganforge.data.labelled import (
+    LabelledStream,
+    check_disjoint,
+    choose_labelled,
+    labelled_subset,
+)
 from ganforge.errors import DataError
 
 

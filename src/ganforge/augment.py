@@ -19,7 +19,7 @@ samples fall far short of real data); the table says which case a dataset is.
 from __future__ import annotations
 
 import statistics
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -126,8 +126,9 @@ def augmentation_table(cfg: Config, train: ImageDataset, test: ImageDataset, per
 
 def format_table(result: dict) -> str:
     """The table as Markdown: setting, mean test accuracy +- std over seeds, error."""
-    lines = [f"{result['dataset']}, {result['labels_per_class']} labels per class, {result['seeds']} seeds "
-             f"(mean ± std of test accuracy)", "", "| training set | test accuracy | test error |", "|---|---|---|"]
+    title = (f"{result['dataset']}, {result['labels_per_class']} labels per class, {result['seeds']} seeds "
+             f"(mean ± std of test accuracy)")
+    lines = [title, "", "| training set | test accuracy | test error |", "|---|---|---|"]
     for row in result["rows"]:
         m, s = row["accuracy_mean"], row["accuracy_std"]
         lines.append(f"| {row['setting']} | {100 * m:.2f}% ± {100 * s:.2f} | {100 * (1 - m):.2f}% |")

@@ -255,8 +255,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
         _SSL_MNIST,
     ),
     "fashion-ssl-100": (
-        "Fashion-MNIST semi-supervised with 100 labels (10 per class; the issue's goal: "
-        "--set data.labels_per_class=100)",
+        "Fashion-MNIST semi-supervised with 100 labels (10 per class; 100 per class: --set data.labels_per_class=100)",
         {**_SSL_MNIST, "data.name": "fashion-mnist"},
     ),
     "qm9-molgan": (

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -141,7 +141,8 @@ def evaluate_label_metrics(run_dir, cfg, paths, metrics, write: bool = True, dat
             per = n or 1000
             g = torch.Generator().manual_seed(seed)
             cas = classification_accuracy_score(
-                lambda labels: G.generate(len(labels), labels=labels, generator=g), G.n_classes, per, x, y, seed, steps)
+                lambda labels, G=G, g=g: G.generate(len(labels), labels=labels, generator=g), G.n_classes, per, x, y,
+                seed, steps)
             p = provenance(n_fake=per * G.n_classes, n_real=len(test), features="SmallCNN trained on samples only",
                            features_sha256=None, reference=reference, reference_sha256=test.source_hash or None,
                            resize="none", seed=seed, ema=ema and (path / "G_ema.safetensors").is_file(),
