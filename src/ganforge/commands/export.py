@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace the output files if they exist")
     p.add_argument("--classifier", action="store_true",
                    help="semi-supervised runs (model.game ssl): export D as a classifier, images in [-1, 1] -> K "
-                        "class logits, instead of G")
+                        "class logits (D's moving average when kept; --no-ema: D itself), instead of G")
     p.set_defaults(func=run)
 
 
