@@ -202,3 +202,23 @@ def test_qm9_preset_trains_and_draws_molecules(shared_data, tmp_path):
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
     with Image.open(tr.game.save_samples(tr, tmp_path / "s.png")) as picture:
         assert picture.size == (6 * 200, 4 * 200)  # 24 drawn graphs, 6 per row
+
+
+def test_collapse_check_counts_one_molecule_in_two_atom_orders_as_a_duplicate(monkeypatch):
+    data = _data()
+    tr = Trainer(_cfg(), dataset=data)
+    propanol = data.batch(torch.tensor([data.smiles.index("CCCO")]))
+    order = torch.tensor([3, 2, 1, 0, 4, 5, 6, 7, 8])  # the same molecule, atoms written backwards
+    swapped = (propanol[0][:, order][:, :, order], propanol[1][:, order])
+    assert not torch.equal(swapped[1], propanol[1])
+
+    def frozen_draws(G, n, z_dim, generator, tau=1.0, batch=1000):  # half one order, half the other
+        half = n // 2
+        return (torch.cat([propanol[0].expand(half, -1, -1), swapped[0].expand(n - half, -1, -1)]),
+                torch.cat([propanol[1].expand(half, -1), swapped[1].expand(n - half, -1)]))
+
+    monkeypatch.setattr("ganforge.games.molgan.draw_graphs", frozen_draws)
+    real, fake = tr.game.collapse_batches(tr, 40, torch.Generator().manual_seed(0), torch.Generator())
+    assert (fake == fake[:1]).all()  # canonical re-encoding: one point
+    monitor = Monitor("wasserstein", console=False)
+    assert [a.name for a in monitor.check_samples(real, fake, step=1)] == ["mode-collapse"]

@@ -180,13 +180,26 @@ class MolGANGame(Game):
 
     # ------------------------------------------------------------------ pictures and checks
     def collapse_batches(self, tr, n: int, g_real: torch.Generator, g_fake: torch.Generator):
-        """A real and a fake batch of one-hot graphs (n, F) for the mode-collapse checks."""
-        from ganforge.molecules.graphs import one_hot_flat
+        """A real and a fake batch of one-hot graphs (m, F) for the mode-collapse checks.
+
+        Each valid drawn molecule is re-encoded from its canonical SMILES (RDKit's canonical atom
+        order), as the real ones are, so that one molecule drawn with its atoms in two orders is
+        one point, not two: duplicates then measure uniqueness, which is how molecule GANs
+        collapse (MolGAN: 10.4% unique). Invalid graphs are left out (validity is its own
+        statistic); with fewer than two valid ones, the drawn graphs are compared as they are.
+        """
+        from ganforge.molecules.graphs import one_hot_flat, smiles_to_graph
+
+        def canonical(smiles):
+            graphs = [smiles_to_graph(s, self.vocab) for s in smiles if s]
+            return one_hot_flat(torch.stack([a for a, _ in graphs]), torch.stack([x for _, x in graphs]), self.vocab)
 
         pick = torch.randperm(len(self.data), generator=g_real)[:n]
-        real = one_hot_flat(*self.data.batch(pick), self.vocab)
+        real = canonical([self.data.smiles[i] for i in pick.tolist()])
         G = tr.ema_nets.get("G", tr.G)
-        fake = one_hot_flat(*draw_graphs(G, len(pick), tr.cfg.model.z_dim, g_fake), self.vocab)
+        adj, nodes = draw_graphs(G, len(pick), tr.cfg.model.z_dim, g_fake)
+        smiles = [s for s in graphs_to_smiles(adj, nodes, self.vocab) if s]
+        fake = canonical(smiles) if len(smiles) >= 2 else one_hot_flat(adj, nodes, self.vocab)
         return real, fake
 
     def save_samples(self, tr, path, n: int = 24):
