@@ -200,10 +200,16 @@ def infer_metadata(df: pd.DataFrame, target: str | None = None, max_categories: 
     return Metadata(columns, dropped, target)
 
 
+def holds_text(s: pd.Series) -> bool:
+    """Whether ``s`` can hold text cells: object columns, and pandas' string dtype (the default for
+    text from pandas 3 on, where a column of strings is no longer ``object``)."""
+    return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
+
+
 def _missing_mask(s: pd.Series) -> np.ndarray:
     """True where a value is missing: NaN, None, NaT, or empty/blank text."""
     missing = s.isna().to_numpy()
-    if s.dtype == object:
+    if holds_text(s):
         blank = s.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
         missing = missing | blank
     return missing

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ganforge.tabular.columns import holds_text
 from ganforge.tabular.quality import CONTINUOUS_KINDS
 
 _MISSING = "\x00missing"  # the category a missing value of a categorical column becomes in encodings
@@ -30,8 +31,8 @@ def normalise(frame, kinds: dict[str, str], datetime_formats: dict[str, str | No
     out = {}
     for column, kind in kinds.items():
         s = frame[column]
-        if s.dtype == object:
-            s = s.map(lambda v: np.nan if isinstance(v, str) and not v.strip() else v)
+        if holds_text(s):
+            s = s.astype(object).map(lambda v: np.nan if isinstance(v, str) and not v.strip() else v)
         if kind in ("continuous", "integer"):
             out[column] = pd.to_numeric(s, errors="coerce").astype("float64")
         elif kind == "datetime":

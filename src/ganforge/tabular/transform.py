@@ -35,7 +35,7 @@ import pandas as pd
 import torch
 
 from ganforge.errors import CheckpointError, ConfigError
-from ganforge.tabular.columns import ColumnMeta, Metadata
+from ganforge.tabular.columns import ColumnMeta, Metadata, holds_text
 
 FORMAT = "ganforge-table-transformer/1"
 CONTINUOUS_METHODS = ("bgm", "quantile")
@@ -304,7 +304,7 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, list]:
     Missing is NaN, None or blank text. One pass in pandas; Python touches only the distinct values.
     """
     values = s.astype(object)
-    blank = values.map(lambda v: isinstance(v, str) and not v.strip()) if s.dtype == object else None
+    blank = values.map(lambda v: isinstance(v, str) and not v.strip()) if holds_text(s) else None
     if blank is not None and blank.any():
         values = values.where(~blank, None)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
