@@ -25,9 +25,7 @@ with the inputs' names, every check made before the first file is written.
 from __future__ import annotations
 
 import io
-import sys
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +36,10 @@ from ganforge.data import folders
 from ganforge.errors import ConfigError, DataError
 from ganforge.translate import (
     Inputs,
+    Summary,
     find_inputs,
     plan_outputs,
-    save_image,
+    process_images,
     seeded,
     to_model_input,
     to_pil,
@@ -130,12 +129,6 @@ def inpaint_image(inpainter, image, mask, tile: bool = False, paste: bool = True
 # ----------------------------------------------------------------------------- files
 
 
-@dataclass
-class Summary:
-    written: list[Path]
-    skipped: list[str]  # inputs that could not be decoded
-
-
 def _size(reader) -> tuple[int, int] | None:
     """(height, width) of an image file from its header, None when it cannot be read."""
     try:
@@ -190,24 +183,6 @@ def inpaint_path(inpainter, source, mask, out, *, tile: bool = False, paste: boo
     inputs = source if isinstance(source, Inputs) else find_inputs(source)
     plan = plan_outputs(inputs, out, overwrite)
     masks = find_masks(inputs, mask)
-    items = list(plan.items())
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if progress and not inputs.single:
-        from tqdm import tqdm
-
-        items = tqdm(items, desc="inpainting", unit="image")
-    written, skipped = [], []
-    for rel, target in items:
-        try:
-            array = folders.decode_image(inputs.readers[rel]())  # (H, W, C) uint8
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-            if inputs.single:
-                raise DataError(f"cannot read image {inputs.path}: {e}") from None
-            warnings.warn(f"skipping unreadable image {inputs.path}/{rel}: {e}", folders.UnreadableImageWarning,
-                          stacklevel=2)
-            skipped.append(rel)
-            continue
-        hole = mask_array(masks[rel])
-        written.append(save_image(inpaint_image(inpainter, array, hole, tile, paste, seed), target))
-    return Summary(written, skipped)
+    return process_images(inputs, plan,
+                          lambda rel, array: inpaint_image(inpainter, array, mask_array(masks[rel]), tile, paste, seed),
+                          "inpainting", progress)

@@ -322,13 +322,23 @@ def translate_path(translator, source: str | Path | Inputs, out: str | Path, *, 
     """
     inputs = source if isinstance(source, Inputs) else find_inputs(source)
     plan = plan_outputs(inputs, out, overwrite)
+    return process_images(inputs, plan, lambda rel, array: translate_image(translator, array, tile, seed),
+                          "translating", progress)
+
+
+def process_images(inputs: Inputs, plan: dict[str, Path], make, desc: str, progress: bool | None = None) -> Summary:
+    """Decode each input image, turn it into its result with ``make(rel, array)`` (array: (H, W, C)
+    uint8; returns a PIL image) and write that atomically to its planned target. In a folder, an
+    image that cannot be decoded is skipped with a warning and the others still go; with one
+    image, it is an error. ``progress``: a tqdm bar named ``desc`` over the images (default: only
+    when stderr is a terminal, and never for one image)."""
     items = list(plan.items())
     if progress is None:
         progress = sys.stderr.isatty()
     if progress and not inputs.single:
         from tqdm import tqdm
 
-        items = tqdm(items, desc="translating", unit="image")
+        items = tqdm(items, desc=desc, unit="image")
     written, skipped = [], []
     for rel, target in items:
         try:
@@ -337,8 +347,8 @@ def translate_path(translator, source: str | Path | Inputs, out: str | Path, *, 
             if inputs.single:
                 raise DataError(f"cannot read image {inputs.path}: {e}") from None
             warnings.warn(f"skipping unreadable image {inputs.path}/{rel}: {e}", folders.UnreadableImageWarning,
-                          stacklevel=2)
+                          stacklevel=3)
             skipped.append(rel)
             continue
-        written.append(save_image(translate_image(translator, array, tile, seed), target))
+        written.append(save_image(make(rel, array), target))
     return Summary(written, skipped)
