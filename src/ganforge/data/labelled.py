@@ -7,8 +7,9 @@ alone, so that two runs (and a resumed run) see the same labelled set. The label
 from the training split only; :func:`check_disjoint` verifies that none of them appears among the
 test images an accuracy is measured on, so the labels cannot leak into the evaluation.
 
-:class:`LabelledStream` gives shuffled passes over the labelled subset, resumable like the
-engine's own streams; the unlabelled stream is the engine's usual pass over the whole split.
+:class:`LabelledStream` (the engine's :class:`~ganforge.data.streams.EpochStream`) gives shuffled
+passes over the labelled subset; the unlabelled stream is the engine's usual pass over the whole
+split.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import hashlib
 import torch
 
 from ganforge.data.base import ImageDataset
+from ganforge.data.streams import EpochStream
 from ganforge.errors import DataError
 
 
@@ -75,34 +77,5 @@ def check_disjoint(labelled: ImageDataset, test: ImageDataset) -> None:
                         f"come from the training split only")
 
 
-class LabelledStream:
-    """Shuffled passes over a labelled subset; each pass's order comes from (seed, epoch) alone."""
-
-    def __init__(self, data: ImageDataset, seed: int):
-        self.data, self.seed = data, seed
-        self.epoch, self.position = 0, 0
-        self._order = self._permutation(0)
-
-    def _permutation(self, epoch: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
-        return torch.randperm(len(self.data), generator=g)
-
-    def next(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next ``n`` labelled images (n, C, H, W) in [-1, 1] and their classes (n,)."""
-        parts = []
-        while n > 0:
-            if self.position >= len(self._order):
-                self.epoch, self.position = self.epoch + 1, 0
-                self._order = self._permutation(self.epoch)
-            take = self._order[self.position : self.position + n]
-            parts.append(take)
-            self.position += len(take)
-            n -= len(take)
-        return self.data.batch(torch.cat(parts))
-
-    def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "position": self.position}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.epoch, self.position = int(state.get("epoch", 0)), int(state.get("position", 0))
-        self._order = self._permutation(self.epoch)
+# shuffled passes over the labelled subset, resumable like the engine's own stream of real batches
+LabelledStream = EpochStream
