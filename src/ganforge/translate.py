@@ -310,6 +310,15 @@ class Summary:
     written: list[Path]
     skipped: list[str]  # inputs that could not be decoded
 
+    def announce(self, done: str, inputs: Inputs, source, out) -> None:
+        """Print "``done`` N image(s) into WHERE" (WHERE: the one result file, or the output folder);
+        then, when some inputs could not be read, raise a one-line DataError naming the first."""
+        where = self.written[0] if inputs.single else out
+        print(f"{done.format(n=len(self.written))} into {where}")
+        if self.skipped:
+            raise DataError(f"{len(self.skipped)} image(s) of {source} could not be read and were skipped "
+                            f"(first: {self.skipped[0]}); the others were written")
+
 
 def translate_path(translator, source: str | Path | Inputs, out: str | Path, *, tile: bool = False,
                    overwrite: bool = False, seed: int = 0, progress: bool | None = None) -> Summary:

@@ -27,7 +27,6 @@ import io
 import sys
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from PIL import Image
@@ -37,6 +36,7 @@ from ganforge.data import folders
 from ganforge.errors import ConfigError, DataError
 from ganforge.translate import (
     Inputs,
+    Summary,
     find_inputs,
     plan_outputs,
     run_tiled,
@@ -162,12 +162,6 @@ def upscale_image(upscaler: Upscaler, image, tile: int = TILE, on_pass=None) -> 
     -> a PIL image ``scale`` times its width and height, "L" or "RGB" as the model's channels."""
     x = to_model_input(image, upscaler.channels)  # (1, C, h, w)
     return to_pil(upscale_tensor(upscaler, x, tile, on_pass=on_pass)[0])
-
-
-@dataclass
-class Summary:
-    written: list[Path]
-    skipped: list[str]  # inputs that could not be decoded
 
 
 def upscale_path(upscaler: Upscaler, source, out, *, tile: int = TILE, overwrite: bool = False,

@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ganforge.engine.device import select_device
-    from ganforge.errors import ConfigError, DataError
+    from ganforge.errors import ConfigError
     from ganforge.inpaint import find_masks, inpaint_path, load_inpainter
     from ganforge.translate import find_inputs, plan_outputs
 
@@ -49,9 +49,5 @@ def run(args) -> int:
                            overwrite=args.overwrite, seed=args.seed)
     how = "tiles" if args.tile else f"resized to {inpainter.resolution}x{inpainter.resolution} and back"
     kept = "known pixels kept exactly" if not args.no_paste else "known pixels from the model"
-    where = summary.written[0] if inputs.single else args.out
-    print(f"inpainted {len(summary.written)} image(s) ({how}; {kept}) into {where}")
-    if summary.skipped:
-        raise DataError(f"{len(summary.skipped)} image(s) of {args.input} could not be read and were skipped "
-                        f"(first: {summary.skipped[0]}); the others were written")
+    summary.announce(f"inpainted {{n}} image(s) ({how}; {kept})", inputs, args.input, args.out)
     return 0

@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ganforge.engine.device import select_device
     from ganforge.engine.generator import load_translator
-    from ganforge.errors import ConfigError, DataError
+    from ganforge.errors import ConfigError
     from ganforge.translate import find_inputs, plan_outputs, translate_path
 
     if not 0 <= args.seed < 2**63:
@@ -47,9 +47,5 @@ def run(args) -> int:
     summary = translate_path(translator, inputs, args.out, tile=args.tile, overwrite=args.overwrite,
                              seed=args.seed)
     how = "tiles" if args.tile else f"resized to {translator.resolution}x{translator.resolution} and back"
-    where = summary.written[0] if inputs.single else args.out
-    print(f"translated {len(summary.written)} image(s) {translator.direction} ({how}) into {where}")
-    if summary.skipped:
-        raise DataError(f"{len(summary.skipped)} image(s) of {args.input} could not be read and were skipped "
-                        f"(first: {summary.skipped[0]}); the others were written")
+    summary.announce(f"translated {{n}} image(s) {translator.direction} ({how})", inputs, args.input, args.out)
     return 0

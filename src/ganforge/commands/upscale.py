@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ganforge.engine.device import select_device
-    from ganforge.errors import ConfigError, DataError
+    from ganforge.errors import ConfigError
     from ganforge.translate import find_inputs, plan_outputs
     from ganforge.upscale import check_scale, load_upscaler, upscale_path
 
@@ -47,9 +47,5 @@ def run(args) -> int:
     check_scale(upscaler, args.scale)
     summary = upscale_path(upscaler, inputs, args.out, tile=args.tile, overwrite=args.overwrite,
                            max_pixels=args.max_pixels)
-    where = summary.written[0] if inputs.single else args.out
-    print(f"upscaled {len(summary.written)} image(s) x{upscaler.scale} into {where}")
-    if summary.skipped:
-        raise DataError(f"{len(summary.skipped)} image(s) of {args.input} could not be read and were skipped "
-                        f"(first: {summary.skipped[0]}); the others were written")
+    summary.announce(f"upscaled {{n}} image(s) x{upscaler.scale}", inputs, args.input, args.out)
     return 0
