@@ -24,18 +24,6 @@ import random
 import time
 
 
-def parse_value(text: str):
-    """A command-line value as bool, int, float or text."""
-    if text in ("true", "false"):
-        return text == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("overrides", nargs="*", help="section.key=value settings on top of qm9-molgan")
@@ -54,8 +42,7 @@ def main() -> None:
     from ganforge.presets import load_preset
 
     settings = {"train.seed": args.seed, "train.threads": 1, "train.progress": False}
-    settings.update({kv.split("=", 1)[0]: parse_value(kv.split("=", 1)[1]) for kv in args.overrides})
-    cfg = load_preset("qm9-molgan").with_overrides(settings)
+    cfg = load_preset("qm9-molgan").with_overrides(settings).with_overrides(list(args.overrides))
     milestones = sorted(int(s) for s in args.steps.split(","))
     tr = Trainer(cfg.with_overrides({"train.steps": milestones[-1]}))
     training = set(tr.data.smiles)

@@ -14,6 +14,8 @@ a checkpoint can hold it.
 
 from __future__ import annotations
 
+import importlib
+
 from ganforge.errors import unknown_name
 
 # name -> one-line description (model.game)
@@ -29,39 +31,23 @@ GAMES = {
 }
 
 
+# name -> (module under ganforge.games, class): imported only when a run plays that game
+_GAME_CLASSES = {
+    "gan": ("gan", "GANGame"),
+    "pix2pix": ("pix2pix", "Pix2PixGame"),
+    "cyclegan": ("cyclegan", "CycleGANGame"),
+    "tabular": ("tabular", "TabularGame"),
+    "super-resolution": ("super_resolution", "SuperResolutionGame"),
+    "inpaint": ("inpaint", "InpaintGame"),
+    "molgan": ("molgan", "MolGANGame"),
+    "ssl": ("ssl", "SSLGame"),
+}
+
+
 def make_game(cfg, data=None):
     """The game ``cfg.model.game`` names, on ``data`` (None: only to rebuild trained networks)."""
     name = getattr(cfg.model, "game", "gan")
-    if name == "gan":
-        from ganforge.games.gan import GANGame
-
-        return GANGame(cfg, data)
-    if name == "pix2pix":
-        from ganforge.games.pix2pix import Pix2PixGame
-
-        return Pix2PixGame(cfg, data)
-    if name == "cyclegan":
-        from ganforge.games.cyclegan import CycleGANGame
-
-        return CycleGANGame(cfg, data)
-    if name == "tabular":
-        from ganforge.games.tabular import TabularGame
-
-        return TabularGame(cfg, data)
-    if name == "inpaint":
-        from ganforge.games.inpaint import InpaintGame
-
-        return InpaintGame(cfg, data)
-    if name == "super-resolution":
-        from ganforge.games.super_resolution import SuperResolutionGame
-
-        return SuperResolutionGame(cfg, data)
-    if name == "molgan":
-        from ganforge.games.molgan import MolGANGame
-
-        return MolGANGame(cfg, data)
-    if name == "ssl":
-        from ganforge.games.ssl import SSLGame
-
-        return SSLGame(cfg, data)
-    raise unknown_name("game", name, GAMES)
+    if name not in _GAME_CLASSES:
+        raise unknown_name("game", name, GAMES)
+    module, cls = _GAME_CLASSES[name]
+    return getattr(importlib.import_module(f"ganforge.games.{module}"), cls)(cfg, data)
