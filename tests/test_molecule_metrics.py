@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 
@@ -76,16 +77,23 @@ def test_chemistry_scores_of_known_molecules():
     assert chem.reward(ethanol, "sa") == pytest.approx((chem.sa(ethanol) - 5.0) / (1.5 - 5.0))  # SA 5 -> 0, 1.5 -> 1
 
 
-def test_molecule_metrics_together_and_fcd_marked_absent():
+def test_molecule_metrics_together_and_fcd_marked_absent(monkeypatch):
     generated = ["CCO", "CCO", "CCN", INVALID]
-    out = molecule_metrics(generated, training={"CCO"}, reference=["CCO", "CCN", "CCC"])
+    out = molecule_metrics(generated, training={"CCO"}, reference=["CCO", "CCN", "CCC"], fcd=False)
     assert out["validity"] == 0.75 and out["uniqueness"] == pytest.approx(2 / 3)
     assert out["novelty"] == pytest.approx(1 / 3) and out["n_valid"] == 3
     assert out["qed_w1"] >= 0 and out["logp_w1"] >= 0 and out["sa_w1"] >= 0
-    try:
-        import fcd_torch  # noqa: F401
-    except ImportError:
-        assert out["fcd"] is None and "fcd_torch is not installed" in out["fcd_absent"]
-        assert fcd_distance(["CCO"] * 3, ["CCN"] * 3)[0] is None
-    else:
-        assert out["fcd"] is not None and "fcd_absent" not in out
+    monkeypatch.setitem(sys.modules, "fcd_torch", None)  # as if the package were not installed
+    out = molecule_metrics(generated, training={"CCO"}, reference=["CCO", "CCN", "CCC"])
+    assert out["fcd"] is None and "fcd_torch is not installed" in out["fcd_absent"]
+    assert fcd_distance(["CCO"] * 3, ["CCN"] * 3)[0] is None
+
+
+def test_fcd_is_zero_on_the_same_set_and_grows_with_the_difference():
+    pytest.importorskip("fcd_torch")
+    small = ["CCO", "CCN", "CC(=O)O", "c1ccccc1", "CC#N", "OCC(O)CO", "CN(C)C", "C1CC1", "CC(C)O", "NC(=O)N"]
+    near = ["CCCO", "CCCN", "CCC(=O)O", "Cc1ccccc1", "CCC#N", "OCC(O)C", "CCN(C)C", "C1CCC1", "CC(C)CO", "CNC(=O)N"]
+    far = ["C" * n for n in range(12, 22)]  # long alkanes: nothing like the small polar molecules
+    same, why = fcd_distance(small, small)
+    assert why is None and same == pytest.approx(0.0, abs=1e-3)
+    assert 0.5 < fcd_distance(near, small)[0] < fcd_distance(far, small)[0]

@@ -96,7 +96,10 @@ def fcd_distance(generated: list[str], reference: list[str]) -> tuple[float | No
         return None, "fcd_torch is not installed (pip install fcd_torch ships ChemNet's weights)"
     if len(generated) < 2 or len(reference) < 2:
         return None, "fewer than 2 valid molecules"
-    return float(FCD(device="cpu", n_jobs=1)(generated, reference)), None
+    try:
+        return float(FCD(device="cpu", n_jobs=1)(generated, reference)), None
+    except Exception as exc:  # an fcd_torch release at odds with this numpy/scipy: say so, do not guess
+        return None, f"fcd_torch failed: {type(exc).__name__}: {exc}"
 
 
 def molecule_metrics(smiles: list[str | None], training: set[str], reference: list[str],
