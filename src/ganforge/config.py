@@ -175,6 +175,9 @@ class DataConfig:
     # ssl game: labelled examples per class, a fixed balanced choice from the train split (seeded by label_seed)
     labels_per_class: int = setting(100, ge=1, cap=MAX_IMAGES)
     label_seed: int = setting(0, ge=0, le=INT64_MAX)  # ssl game: seed of the labelled subset's choice (not train.seed)
+    # image datasets: train on this fraction of the images, a seeded class-stratified subset (1 = all)
+    fraction: float = setting(1.0, gt=0, le=1, note="1 = all images")
+    fraction_seed: int = setting(0, ge=0, le=INT64_MAX)  # seed of data.fraction's choice (not train.seed)
 
 
 @dataclass
@@ -267,6 +270,13 @@ class TrainConfig:
     pool_size: int = setting(50, ge=0, cap=MAX_BATCH, note="0 = off")  # CycleGAN: history of fakes per D (Shrivastava et al.)
     compile: bool = False  # torch.compile the training forward passes of G and D
     size_limits: bool = True  # enforce the sanity caps on sizes (batch, widths, steps, ...); false lifts them
+    # DiffAugment (Zhao et al. 2020) on every image D sees, real and fake: comma-separated ops
+    # color, translation, cutout ("" = off); with ada_target > 0, the ops ADA draws from ("" = all three)
+    diffaugment: str = ""
+    # ADA (Karras et al. 2020): target of r_t = E[sign(D(real))]; each op applied with probability p
+    # adjusted toward it every 4 D updates (0 = off; StyleGAN2-ADA uses 0.6)
+    ada_target: float = setting(0.0, ge=0, lt=1, note="0 = off; StyleGAN2-ADA uses 0.6")
+    ada_kimg: int = setting(500, ge=1, cap=MAX_STEPS)  # ADA speed: p can go 0 -> 1 in this many thousand real images
 
 
 def _pack_divides_batch(cfg: "Config") -> str | None:
@@ -326,10 +336,39 @@ def _arch_fits_game(cfg: "Config") -> str | None:
     return None
 
 
+# games that apply train.diffaugment / train.ada_target where D sees images
+AUGMENT_GAMES = ("gan", "ssl")
+
+
+def _augment_fits(cfg: "Config") -> str | None:
+    t, d = cfg.train, cfg.data
+    if t.diffaugment.strip():
+        importlib.import_module("ganforge.engine.augment_pipe").parse_ops(t.diffaugment)  # unknown ops: one line
+    if not (t.diffaugment.strip() or t.ada_target > 0):
+        return None
+    what = "train.diffaugment" if t.diffaugment.strip() else "train.ada_target"
+    if cfg.model.game not in AUGMENT_GAMES:
+        return (f"{what} augments the images D judges in model.game {' and '.join(AUGMENT_GAMES)}; "
+                f"model.game {cfg.model.game!r} does not take it: set train.diffaugment= and train.ada_target=0")
+    if d.name in _name_table("ganforge.data.mixtures:POINT_DATASETS"):
+        return (f"{what} augments images; {d.name!r} is a point distribution: "
+                f"set train.diffaugment= and train.ada_target=0")
+    return None
+
+
+def _fraction_of_images(cfg: "Config") -> str | None:
+    d = cfg.data
+    if d.fraction < 1 and d.name not in _name_table("ganforge.data.images:IMAGE_DATASETS"):
+        images = ", ".join(_name_table("ganforge.data.images:IMAGE_DATASETS"))
+        return f"data.fraction keeps part of an image dataset ({images}); {d.name!r} is not one: set data.fraction=1"
+    return None
+
+
 # rules between settings that are pure facts of the configuration (what depends on the data, such
 # as image sizes or labels, is checked when the data is loaded); each returns an error or None
 COMBINATIONS: tuple[Callable[["Config"], str | None], ...] = (
-    _pack_divides_batch, _no_packed_conditional, _clusters_need_conditional, _arch_fits_game,
+    _pack_divides_batch, _no_packed_conditional, _clusters_need_conditional, _arch_fits_game, _augment_fits,
+    _fraction_of_images,
 )
 
 

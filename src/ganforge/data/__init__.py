@@ -72,6 +72,10 @@ def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
 
     if cfg.name in IMAGE_DATASETS:
         dataset = load_image_dataset(cfg)
+        if cfg.fraction < 1:  # little data: a seeded, class-stratified part (ganforge.data.subset)
+            from ganforge.data.subset import fraction_subset
+
+            dataset = fraction_subset(dataset, cfg.fraction, cfg.fraction_seed)
         if cfg.clusters:
             from ganforge.data.clusters import with_cluster_labels
 

@@ -48,6 +48,7 @@ def d_step(tr) -> dict[str, float]:
     tr.opt_d.step()
     tr.game.after_d_update(tr)
     tr.d_updates += 1
+    tr.augment.after_d_update(tr.d_updates)  # ADA adjusts p every 4 D updates
     return report_all(values)
 
 

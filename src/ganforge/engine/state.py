@@ -25,7 +25,7 @@ def modules_of(tr) -> dict[str, nn.Module]:
 
 def training_state(tr) -> dict:
     """Everything besides the network weights needed to continue bit-exactly."""
-    rng = {"torch": torch.get_rng_state(), "noise": tr.noise_gen.get_state()}
+    rng = {"torch": torch.get_rng_state(), "noise": tr.noise_gen.get_state(), "augment": tr.augment_gen.get_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
     return {
@@ -39,6 +39,7 @@ def training_state(tr) -> dict:
         "rng": rng,
         "data": tr.stream.state_dict(),
         "game": tr.game.state_dict(),
+        "augment": tr.augment.state_dict(),  # ADA's p and its accumulators
     }
 
 
@@ -76,6 +77,9 @@ def restore(tr, path: Path) -> None:
             ckpt.load_optimizer_state(tr.opt_d, state["optim_d"])
         torch.set_rng_state(state["rng"]["torch"])
         tr.noise_gen.set_state(state["rng"]["noise"])
+        if "augment" in state["rng"]:  # checkpoints from before augmentation have none
+            tr.augment_gen.set_state(state["rng"]["augment"])
+        tr.augment.load_state_dict(state.get("augment", {}))
         if "cuda" in state["rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         tr.stream.load_state_dict(state["data"])

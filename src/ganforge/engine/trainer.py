@@ -21,8 +21,9 @@ from pathlib import Path
 import torch
 
 from ganforge.config import Config
-from ganforge.data import load_dataset
+from ganforge.data import is_point_data, load_dataset
 from ganforge.engine import loop, round, state
+from ganforge.engine.augment_pipe import AugmentPipe
 from ganforge.engine.batches import make_stream
 from ganforge.engine.device import select_device
 from ganforge.engine.distributed import DistInfo, wrap
@@ -110,6 +111,12 @@ class Trainer:
         self.opt_d = make_optimizer(o.d, self._side_params(self.game.d_side), o.lr_d, o) if self.game.d_side else None
         self.noise_gen = torch.Generator(self.device).manual_seed(t.seed + 1)  # z, labels, GP mixing
         self.stream = make_stream(self.game.data, t.seed + 2)  # the game may reshape the data (CycleGAN)
+        # DiffAugment / ADA on what D sees (tr.augment(x) is x when off); its draws have their own generator
+        self.augment_gen = torch.Generator(self.device).manual_seed(t.seed + 8)
+        self.augment = AugmentPipe.from_config(t, self.augment_gen, self.dist)
+        if self.augment.active and is_point_data(self.data):
+            raise ConfigError("train.diffaugment and train.ada_target augment images; this run trains on points: "
+                              "set train.diffaugment= and train.ada_target=0")
         self.step_count = self.d_updates = self.g_updates = 0
         self.last_checkpoint: Path | None = None
         self._start = time.perf_counter()

@@ -49,12 +49,14 @@ class GANGame(Game):
         # one forward over real and fake together: D has no batch norm, so this equals two calls,
         # and DDP sees a single forward per backward
         both_labels = torch.cat([labels, labels]) if labels is not None else None
-        logits = tr.D_train(torch.cat([real, fake]), both_labels).float()  # (2B / pack,)
+        # D sees real and fake through the same augmentation (tr.augment is the identity when off)
+        logits = tr.D_train(torch.cat([tr.augment(real), tr.augment(fake)]), both_labels).float()  # (2B / pack,)
         real_logits, fake_logits = logits.chunk(2)
+        tr.augment.observe(real_logits)  # ADA's r_t = E[sign(D(real))]
         terms = Terms()
         terms.add("d_loss", tr.objective.d_loss(real_logits, fake_logits))
         for reg in tr.regularizers_due():
-            terms.add(reg.name, reg.penalty(lambda x: tr.D(x, labels), real, fake, tr.noise_gen), reg.scale())
+            terms.add(reg.name, reg.penalty(lambda x: tr.D(tr.augment(x), labels), real, fake, tr.noise_gen), reg.scale())
         with torch.no_grad():
             terms.note("value", minimax_value(real_logits, fake_logits))
             terms.note("d_real", torch.sigmoid(real_logits).mean())
@@ -69,7 +71,7 @@ class GANGame(Game):
         z = tr.sample_z(B)
         labels = tr.sample_labels(B)
         z, labels = shard(z), shard(labels)
-        fake_logits = tr.D(tr.G_train(z, labels), labels).float()
+        fake_logits = tr.D(tr.augment(tr.G_train(z, labels)), labels).float()
         terms = Terms()
         terms.add("g_loss", tr.objective.g_loss(fake_logits))
         terms.note("d_fake_g", torch.sigmoid(fake_logits.detach()).mean())

@@ -114,8 +114,11 @@ class SSLGame(Game):
         self._real = real
         n_lab, n_real = len(x_lab), len(real)
         # one forward over the three batches (D has no batch norm, so this equals three calls)
-        logits = tr.D_train(self._noisy(tr, torch.cat([x_lab, real, fake]))).float()  # (B_l + 2B, K)
+        # DiffAugment / ADA (tr.augment, the identity when off) on all three batches alike
+        both = torch.cat([tr.augment(x_lab), tr.augment(real), tr.augment(fake)])
+        logits = tr.D_train(self._noisy(tr, both)).float()  # (B_l + 2B, K)
         lab_logits, real_logits, fake_logits = logits.split([n_lab, n_real, len(fake)])
+        tr.augment.observe(real_logit(real_logits))  # ADA's r_t = E[sign(D(real))] on the unlabelled batch
         supervised, unsupervised = ssl_d_losses(lab_logits, y_lab, real_logits, fake_logits)
         terms = Terms()
         terms.add("d_sup", supervised)
@@ -137,8 +140,8 @@ class SSLGame(Game):
         self._real = None
         fake = tr.G_train(shard(tr.sample_z(B))).float()
         with torch.no_grad():
-            real_features = tr.D.features(real).float()  # (B, F): D's last hidden layer
-        fake_features = tr.D.features(fake).float()
+            real_features = tr.D.features(tr.augment(real)).float()  # (B, F): D's last hidden layer
+        fake_features = tr.D.features(tr.augment(fake)).float()
         terms = Terms()
         terms.add("g_loss", mean_feature_matching(real_features, fake_features))
         with torch.no_grad():

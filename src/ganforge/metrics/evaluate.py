@@ -97,7 +97,8 @@ def reference_features(dataset, extractor: FeatureExtractor, n: int, seed: int, 
 
     ident = {
         "dataset": dataset.name, "split": dataset.info.get("split", ""), "shape": list(dataset.shape),
-        "source_hash": dataset.source_hash, "n": min(n, len(dataset)), "seed": seed,
+        "source_hash": dataset.source_hash, "images": len(dataset),
+        "subset": [dataset.info.get("fraction"), dataset.info.get("fraction_seed")], "n": min(n, len(dataset)), "seed": seed,
         "features": extractor.name, "features_sha256": extractor.sha256, "resize": extractor.resize,
     }
     key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
@@ -112,7 +113,7 @@ def reference_features(dataset, extractor: FeatureExtractor, n: int, seed: int, 
 
 
 def reference_dataset(data_cfg, split: str):
-    """The ``split`` of the dataset ``data_cfg`` names (same resolution and channels; no limit)."""
+    """The ``split`` of the dataset ``data_cfg`` names (same resolution and channels; no limit, all images)."""
     from ganforge.data import load_dataset
 
     if split not in ("train", "test"):
@@ -120,7 +121,7 @@ def reference_dataset(data_cfg, split: str):
     if data_cfg.name not in ("mnist", "fashion-mnist", "cifar10"):
         raise ConfigError(f"dataset {data_cfg.name!r} has no separate test split to compare against; "
                           "reference splits exist for mnist, fashion-mnist and cifar10")
-    return load_dataset(dataclasses.replace(data_cfg, split=split, limit=0, clusters=0))
+    return load_dataset(dataclasses.replace(data_cfg, split=split, limit=0, clusters=0, fraction=1.0))
 
 
 def _reference_name(dataset) -> str:
