@@ -205,7 +205,12 @@ class ModelConfig:
     d_layers: int = setting(3, ge=1, le=8)  # PatchGAN D: strided layers (3 = the 70x70 PatchGAN)
     d_dropout: float = setting(0.5, ge=0, lt=1)  # tabular D: dropout after each hidden layer (CTGAN: 0.5)
     gumbel_tau: float = setting(0.2, gt=0, le=10)  # tabular G: Gumbel-softmax temperature of one-hot outputs (CTGAN: 0.2)
-    reuse_fakes: bool = False  # tabular: G's update reuses the D update's fakes (one G forward per round, as PyTorch's DCGAN example)
+    # gan (train.d_steps 1) and tabular games: G's update reuses the D update's fakes (one G forward per
+    # round, as PyTorch's DCGAN example) instead of drawing fresh ones
+    reuse_fakes: bool = False
+    # weights at the start: "default" (PyTorch's own) or "dcgan": conv/linear N(0, 0.02), batch-norm
+    # scales N(1, 0.02), biases 0 (Radford et al. 2016); "dcgan" for model.game gan with mlp, dcgan, resnet
+    init: str = setting("default", choices=("default", "dcgan"))
     mol_dropout: float = setting(0.0, ge=0, lt=1)  # molgan: dropout in G, D and the reward network (MolGAN: 0)
     init_from: str | None = None  # run or checkpoint whose G weights start this run (SRGAN from its PSNR run)
 
@@ -356,6 +361,23 @@ def _augment_fits(cfg: "Config") -> str | None:
     return None
 
 
+# architectures whose weights model.init may set (the others have their own initialisation)
+INIT_ARCHS = ("mlp", "dcgan", "resnet")
+
+
+def _reuse_and_init_fit(cfg: "Config") -> str | None:
+    m, t = cfg.model, cfg.train
+    if m.reuse_fakes and m.game not in ("gan", "tabular"):
+        return f"model.reuse_fakes applies to model.game gan and tabular; model.game {m.game!r} does not take it"
+    if m.reuse_fakes and m.game == "gan" and t.d_steps > 1:
+        return (f"model.reuse_fakes needs train.d_steps 1 (got {t.d_steps}): the G update reuses the fakes of the "
+                f"round's one D update, so several D updates would leave all but the last batch of fakes unused")
+    if m.init != "default" and (m.game != "gan" or m.arch not in INIT_ARCHS):
+        return (f"model.init {m.init!r} applies to model.game gan with model.arch {', '.join(INIT_ARCHS)}; "
+                f"got game {m.game!r}, arch {m.arch!r} (set model.init=default)")
+    return None
+
+
 def _fraction_of_images(cfg: "Config") -> str | None:
     d = cfg.data
     if d.fraction < 1 and d.name not in _name_table("ganforge.data.images:IMAGE_DATASETS"):
@@ -368,7 +390,7 @@ def _fraction_of_images(cfg: "Config") -> str | None:
 # as image sizes or labels, is checked when the data is loaded); each returns an error or None
 COMBINATIONS: tuple[Callable[["Config"], str | None], ...] = (
     _pack_divides_batch, _no_packed_conditional, _clusters_need_conditional, _arch_fits_game, _augment_fits,
-    _fraction_of_images,
+    _fraction_of_images, _reuse_and_init_fit,
 )
 
 

@@ -275,6 +275,9 @@ class Trainer:
     def set_d_steps(self, k: int) -> None:
         if k < 1:
             raise ConfigError(f"train.d_steps must be >= 1, got {k}")
+        if k > 1 and self.cfg.model.reuse_fakes and self.cfg.model.game == "gan":
+            raise ConfigError(f"train.d_steps {k}: model.reuse_fakes needs one D update per round (its G update "
+                              f"reuses that update's fakes)")
         self.cfg.train.d_steps = int(k)
 
     def set_loss_weights(self, gp: float | None = None, r1: float | None = None) -> None:

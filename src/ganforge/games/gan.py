@@ -3,6 +3,8 @@
 One D update judges a real batch and a batch of detached fakes conditioned on the real batch's
 classes, with the objective's D loss and the regularisers due now; one G update asks D to call
 fresh fakes real (Goodfellow et al. 2014, Algorithm 1; the objective decides the exact losses).
+With ``model.reuse_fakes`` (and one D update per round) the G update judges the D update's fakes
+instead: one G forward per round, as in PyTorch's DCGAN example.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ganforge.objectives import minimax_value
 
 class GANGame(Game):
     name = "gan"
+    _fakes = None  # model.reuse_fakes: (fakes with their graph, labels) from the D update to the G update
 
     def spec(self) -> NetworkSpec:
         """Shape of one sample and, for a conditional model, the classes and their frequencies: a
@@ -44,8 +47,14 @@ class GANGame(Game):
         B, shard = tr.cfg.train.batch_size, tr.dist.shard
         real, labels = tr.real_batch(B)
         real, labels, z = shard(real), shard(labels), shard(tr.sample_z(B))
-        with torch.no_grad():
-            fake = tr.G(z, labels).float()  # fakes conditioned on the real batch's classes
+        if tr.cfg.model.reuse_fakes:
+            # G's update of this round judges these very fakes against the updated D, so their graph
+            # is kept (one G forward per round, as PyTorch's DCGAN example); D's loss sees them detached
+            fake = tr.G_train(z, labels).float()  # (B, ...) conditioned on the real batch's classes
+            self._fakes, fake = (fake, labels), fake.detach()
+        else:
+            with torch.no_grad():
+                fake = tr.G(z, labels).float()  # fakes conditioned on the real batch's classes
         # one forward over real and fake together: D has no batch norm, so this equals two calls,
         # and DDP sees a single forward per backward
         both_labels = torch.cat([labels, labels]) if labels is not None else None
@@ -68,10 +77,14 @@ class GANGame(Game):
 
     def g_loss(self, tr) -> Terms:
         B, shard = tr.cfg.train.batch_size, tr.dist.shard
-        z = tr.sample_z(B)
-        labels = tr.sample_labels(B)
-        z, labels = shard(z), shard(labels)
-        fake_logits = tr.D(tr.augment(tr.G_train(z, labels)), labels).float()
+        if self._fakes is not None:  # model.reuse_fakes: the fakes of this round's D update, graph kept
+            (fake, labels), self._fakes = self._fakes, None
+        else:
+            z = tr.sample_z(B)
+            labels = tr.sample_labels(B)
+            z, labels = shard(z), shard(labels)
+            fake = tr.G_train(z, labels)
+        fake_logits = tr.D(tr.augment(fake), labels).float()
         terms = Terms()
         terms.add("g_loss", tr.objective.g_loss(fake_logits))
         terms.note("d_fake_g", torch.sigmoid(fake_logits.detach()).mean())

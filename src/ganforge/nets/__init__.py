@@ -12,6 +12,7 @@ from torch import nn
 from ganforge.config import ModelConfig
 from ganforge.errors import ConfigError, unknown_name
 from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge.nets.layers import gaussian_init_
 from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
@@ -46,11 +47,26 @@ def build_networks(m: ModelConfig, data_shape: tuple[int, ...], n_classes: int =
         dim = data_shape[0]
         G = MLPGenerator(m.z_dim, dim, m.g_width, m.g_depth, m.activation, classes)
         D = MLPDiscriminator(dim, m.d_width, m.d_depth, m.activation, m.d_maxout, m.spectral_norm, m.pack, classes)
-        return G, D
+        return initialise(G, m.init), initialise(D, m.init)
     if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
         raise ConfigError(f"model.arch {m.arch!r} needs square images; this data has shape {tuple(data_shape)}")
     c, r = data_shape[0], data_shape[1]
     G_class, D_class = _IMAGE_FAMILIES[m.arch]
     G = G_class(m.z_dim, c, r, m.g_channels, classes)
     D = D_class(c, r, m.d_channels, m.spectral_norm, m.pack, classes)
-    return G, D
+    return initialise(G, m.init), initialise(D, m.init)
+
+
+# model.init: how build_networks sets the starting weights of the mlp, dcgan and resnet families
+INITS = {
+    "default": "PyTorch's own initialisation of each layer",
+    "dcgan": "conv/linear weights N(0, 0.02), batch-norm scales N(1, 0.02), biases 0 (Radford et al. 2016)",
+}
+
+
+def initialise(net: nn.Module, scheme: str) -> nn.Module:
+    """Apply the ``model.init`` scheme to ``net`` in place (drawing from torch's global generator,
+    which the trainer seeds) and return it."""
+    if scheme not in INITS:
+        raise unknown_name("initialisation", scheme, INITS)
+    return gaussian_init_(net, 0.02) if scheme == "dcgan" else net

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ganforge.errors import ConfigError, unknown_name
@@ -128,13 +129,15 @@ def norm2d(name: str, channels: int) -> nn.Module:
 def gaussian_init_(module: nn.Module, std: float = 0.02) -> nn.Module:
     """Initialise a conv/linear layer's weights from N(0, std^2) and its bias to 0; batch norm's
     scale from N(1, std^2) and shift to 0 (DCGAN and pix2pix: Radford et al. 2016, Isola et al.
-    2017, sec. 6.2). Call before wrapping a layer in spectral norm. Returns ``module``."""
+    2017, sec. 6.2). A layer already in spectral norm gets its raw weight set; batch norm without
+    its own scale (conditional batch norm) and embeddings are left as they are. Returns ``module``."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, std)
+            spectral = parametrize.is_parametrized(m, "weight")
+            nn.init.normal_(m.parametrizations.weight.original if spectral else m.weight, 0.0, std)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
     return module
