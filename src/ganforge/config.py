@@ -213,6 +213,9 @@ class ModelConfig:
     init: str = setting("default", choices=("default", "dcgan"))
     mol_dropout: float = setting(0.0, ge=0, lt=1)  # molgan: dropout in G, D and the reward network (MolGAN: 0)
     init_from: str | None = None  # run or checkpoint whose G weights start this run (SRGAN from its PSNR run)
+    w_dim: int = setting(0, ge=0, cap=MAX_Z_DIM, note="0 = model.z_dim")  # stylegan: dimension of the intermediate latent w
+    mapping_depth: int = setting(4, ge=1, cap=MAX_DEPTH)  # stylegan: layers of the mapping network z -> w (StyleGAN: 8)
+    style_mixing: float = setting(0.9, ge=0, le=1)  # stylegan: probability of style mixing per generated sample (StyleGAN2: 0.9)
 
 
 @dataclass
@@ -238,6 +241,8 @@ class LossConfig:
     clip: float = setting(0.01, gt=0)  # weight-clipping bound for the Wasserstein critic (Arjovsky et al. 2017)
     unsup_weight: float = setting(1.0, ge=0)  # ssl game: weight of D's real/fake terms beside its labelled cross-entropy
     d_input_noise: float = setting(0.0, ge=0)  # ssl game: std of Gaussian noise on D's inputs (Salimans et al. 2016: 0.3)
+    pl_weight: float = setting(0.0, ge=0, note="0 = off")  # stylegan: path-length regularisation weight (StyleGAN2: 2)
+    pl_every: int = setting(4, ge=1, cap=MAX_STEPS)  # stylegan: path-length term every this many G updates, weighted by as many
 
 
 @dataclass
@@ -314,6 +319,11 @@ def _clusters_need_conditional(cfg: "Config") -> str | None:
 
 def _arch_fits_game(cfg: "Config") -> str | None:
     game, arch = cfg.model.game, cfg.model.arch
+    if arch == "stylegan" and cfg.model.spectral_norm:
+        return "model.arch 'stylegan' uses equalised learning rates and R1 (loss.r1_weight), not model.spectral_norm: set it false"
+    if arch != "stylegan" and cfg.loss.pl_weight > 0:
+        return (f"loss.pl_weight (path-length regularisation) needs a StyleGAN generator: set model.arch=stylegan "
+                f"or loss.pl_weight=0, got model.arch {arch!r}")
     if game == "super-resolution" or arch == "srresnet":  # the SR generator and its game go together
         if (game, arch) != ("super-resolution", "srresnet"):
             return f"model.game 'super-resolution' goes with model.arch 'srresnet' only; got {game!r} with {arch!r}"

@@ -82,12 +82,20 @@ class Generator(nn.Module):
 
     @torch.no_grad()
     def generate(self, n: int, labels=None, z: torch.Tensor | None = None,
-                 generator: torch.Generator | None = None, batch: int = 1000) -> torch.Tensor:
+                 generator: torch.Generator | None = None, batch: int = 1000, truncation: float = 1.0) -> torch.Tensor:
         """``n`` samples on the CPU: points (n, dim), images (n, C, H, W) in [-1, 1].
 
         ``labels`` is an int (every sample of that class), a tensor (n,), or None (random classes
-        for a conditional G). ``z`` replaces the drawn noise. The network runs in eval mode.
+        for a conditional G). ``z`` replaces the drawn noise. ``truncation`` psi != 1 applies the
+        truncation trick of a G that supports it (StyleGAN), else raises a ConfigError. The network
+        runs in eval mode.
         """
+        extra = {}
+        if truncation != 1.0:
+            if not getattr(self.net, "supports_truncation", False):
+                raise ConfigError("truncation needs a generator with a mapping network (model.arch stylegan); "
+                                  "this generator has none")
+            extra["truncation"] = float(truncation)
         was_training = self.net.training
         self.net.eval()
         try:
@@ -99,7 +107,7 @@ class Generator(nn.Module):
             out = []
             for i in range(0, n, batch):
                 li = labels[i : i + batch] if labels is not None else None
-                out.append(self.net(z[i : i + batch].to(self.device), li).float().cpu())
+                out.append(self.net(z[i : i + batch].to(self.device), li, **extra).float().cpu())
         finally:
             self.net.train(was_training)
         return torch.cat(out) if out else torch.empty(0, *self.spec.data_shape)

@@ -14,6 +14,7 @@ import torch
 from ganforge.data import is_point_data
 from ganforge.errors import ConfigError
 from ganforge.games.base import Game, Terms
+from ganforge.games.style import add_path_length, mixing_inputs
 from ganforge.nets import build_networks
 from ganforge.nets.spec import NetworkSpec
 from ganforge.objectives import minimax_value
@@ -50,11 +51,11 @@ class GANGame(Game):
         if tr.cfg.model.reuse_fakes:
             # G's update of this round judges these very fakes against the updated D, so their graph
             # is kept (one G forward per round, as PyTorch's DCGAN example); D's loss sees them detached
-            fake = tr.G_train(z, labels).float()  # (B, ...) conditioned on the real batch's classes
+            fake = tr.G_train(z, labels, **mixing_inputs(tr, B)).float()  # (B, ...) conditioned on the real batch's classes
             self._fakes, fake = (fake, labels), fake.detach()
         else:
             with torch.no_grad():
-                fake = tr.G(z, labels).float()  # fakes conditioned on the real batch's classes
+                fake = tr.G(z, labels, **mixing_inputs(tr, B)).float()  # fakes conditioned on the real batch's classes
         # one forward over real and fake together: D has no batch norm, so this equals two calls,
         # and DDP sees a single forward per backward
         both_labels = torch.cat([labels, labels]) if labels is not None else None
@@ -83,10 +84,11 @@ class GANGame(Game):
             z = tr.sample_z(B)
             labels = tr.sample_labels(B)
             z, labels = shard(z), shard(labels)
-            fake = tr.G_train(z, labels)
+            fake = tr.G_train(z, labels, **mixing_inputs(tr, B))
         fake_logits = tr.D(tr.augment(fake), labels).float()
         terms = Terms()
         terms.add("g_loss", tr.objective.g_loss(fake_logits))
+        add_path_length(tr, terms)  # StyleGAN2's lazy path-length term, when due
         terms.note("d_fake_g", torch.sigmoid(fake_logits.detach()).mean())
         return terms
 

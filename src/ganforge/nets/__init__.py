@@ -15,6 +15,7 @@ from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.nets.layers import gaussian_init_
 from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
 from ganforge.nets.resnet import ResNetDiscriminator, ResNetGenerator
+from ganforge.nets.stylegan import StyleGANDiscriminator, StyleGANGenerator
 
 ARCHITECTURES = {
     "mlp": "multi-layer perceptrons for point data (1D, 2D, N-D)",
@@ -25,6 +26,8 @@ ARCHITECTURES = {
     "ctgan": "CTGAN's residual G and PacGAN D with dropout for table rows (model.game tabular)",
     "srresnet": "SRGAN's residual super-resolution G with sub-pixel upsampling (model.game super-resolution)",
     "molgan": "MolGAN's graph G (Gumbel-softmax bonds and atoms) and R-GCN D for molecules (model.game molgan)",
+    "stylegan": "StyleGAN2-style G (mapping network, modulated convs, noise, skip output, truncation, style "
+                "mixing) and residual D for square images; no custom operators",
 }
 # latent distributions G may be fed (the engine draws z; model.noise names one of these)
 NOISES = {
@@ -51,6 +54,9 @@ def build_networks(m: ModelConfig, data_shape: tuple[int, ...], n_classes: int =
     if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
         raise ConfigError(f"model.arch {m.arch!r} needs square images; this data has shape {tuple(data_shape)}")
     c, r = data_shape[0], data_shape[1]
+    if m.arch == "stylegan":
+        G = StyleGANGenerator(m.z_dim, c, r, m.g_channels, classes, m.w_dim, m.mapping_depth)
+        return G, StyleGANDiscriminator(c, r, m.d_channels, m.pack, classes)
     G_class, D_class = _IMAGE_FAMILIES[m.arch]
     G = G_class(m.z_dim, c, r, m.g_channels, classes)
     D = D_class(c, r, m.d_channels, m.spectral_norm, m.pack, classes)

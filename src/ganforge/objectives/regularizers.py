@@ -46,3 +46,24 @@ def gradient_penalty(
 def r1_penalty(D: Callable[[Tensor], Tensor], real: Tensor) -> Tensor:
     """E[||grad D(x)||^2] on real data (Mescheder et al. 2018); weight it by gamma / 2."""
     return _input_grad_norm(D, real).pow(2).mean()
+
+
+def path_length_penalty(fake: Tensor, ws: Tensor, mean: Tensor, decay: float = 0.01,
+                        generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """StyleGAN2's path-length penalty (Karras et al. 2020, sec. 3.2): E[(||J_w^T y|| - a)^2].
+
+    ``fake`` (B, C, H, W) was made from the per-layer styles ``ws`` (B, num_ws, w_dim) (or w (B,
+    w_dim)); y is Gaussian noise over the image scaled by 1/sqrt(H W), drawn on ``generator``, and
+    the path length of a sample is ||J_w^T y|| with the squared gradient summed over w's features
+    and averaged over the layers (StyleGAN2-ADA). ``mean`` is the running mean of path lengths;
+    ``a`` = mean moved towards this batch's mean length by ``decay``. Returns (penalty, a): the
+    caller keeps ``a`` (detached) as the next ``mean``.
+    """
+    pixels = fake[0, 0].numel() if fake.ndim > 2 else 1
+    y = torch.randn(fake.shape, generator=generator, device=generator.device if generator is not None else None)
+    y = y.to(fake.device, fake.dtype) / pixels**0.5  # (B, C, H, W)
+    (grad,) = torch.autograd.grad((fake * y).sum(), ws, create_graph=True)  # like ws
+    grad = grad if grad.ndim == 3 else grad[:, None, :]  # (B, num_ws, w_dim)
+    lengths = grad.square().sum(dim=2).mean(dim=1).sqrt()  # (B,)
+    a = mean.to(lengths.dtype).lerp(lengths.mean().detach(), decay)  # 0-dim
+    return (lengths - a).square().mean(), a.detach()
