@@ -319,3 +319,27 @@ def test_fraction_subset_of_a_dataset_and_through_the_config():
     counts = torch.bincount(digits.labels, minlength=10)
     assert counts.min() >= 17 and counts.max() <= 19  # each class keeps its share (174 to 183 of 1797)
     assert torch.equal(load_dataset(cfg).images, digits.images)
+
+
+def test_ssl_game_augments_and_resumes_bit_exactly(tmp_path):
+    from tests.test_ssl import ssl_config, striped, weights
+
+    data = striped()
+    cfg = ssl_config(**{"train.ada_target": 0.6, "train.ada_kimg": 1})
+    a = Trainer(cfg, dataset=data)
+    a.augment.p = 0.5
+    plain = Trainer(ssl_config(), dataset=data)
+    for _ in range(2):
+        a.step()
+        plain.step()
+    assert not torch.equal(a.augment_gen.get_state(), Trainer(cfg, dataset=data).augment_gen.get_state())
+    assert not all(torch.equal(v, weights(plain)[k]) for k, v in weights(a).items())
+    path = a.save_checkpoint(tmp_path / "ck")
+    for _ in range(3):
+        a.step()
+    b = Trainer.from_checkpoint(path, dataset=data)
+    for _ in range(3):
+        b.step()
+    wa, wb = weights(a), weights(b)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa) and a.augment.state_dict() == b.augment.state_dict()
+    assert a.augment.p != 0.5  # ADA moved p (by 0.048 = 4 * 12 / 1000 at the 4th D update)

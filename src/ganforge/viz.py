@@ -127,6 +127,8 @@ def plot_training_curves(stats_path, path) -> Path:
     ax1.legend(fontsize=8)
     for key, label in (("d_real", "mean D(x)"), ("d_fake", "mean D(G(z))")):
         ax2.plot(*series(rows, key), label=label, lw=1)
+    if any("ada_p" in r for r in rows):  # adaptive augmentation's probability p (train.ada_target)
+        ax2.plot(*series(rows, "ada_p"), label="ADA's augmentation p", lw=1, ls=":")
     ax2.axhline(0.5, color="gray", ls="--", lw=1, label="0.5 (equilibrium)")
     ax2.set_ylim(-0.02, 1.02)
     ax2.set_xlabel("round")

@@ -58,6 +58,8 @@ def plot_d_outputs(rows, family: str) -> bytes:
     if family == "minimax":
         ax.plot(*series(rows, "d_real"), lw=1, label="mean D(x)")
         ax.plot(*series(rows, "d_fake"), lw=1, label="mean D(G(z))")
+        if any("ada_p" in r for r in rows):  # adaptive augmentation's probability p (train.ada_target)
+            ax.plot(*series(rows, "ada_p"), lw=1, ls=":", label="ADA's augmentation p")
         ax.axhline(0.5, color="gray", ls="--", lw=1, label="0.5: D cannot tell (equilibrium)")
         ax.set_ylim(-0.02, 1.02)
         return _finish_round_plot(fig, ax, "discriminator outputs")
