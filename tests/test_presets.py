@@ -17,6 +17,7 @@ EXPECTED_SHAPES = {
     "digits": (1, 8, 8), "mnist-dcgan": (1, 28, 28), "mnist-cgan": (1, 28, 28), "mnist-selfcond": (1, 28, 28), "mnist-sngan": (1, 28, 28),
     "fashion-dcgan": (1, 28, 28), "fashion-wgan-gp": (1, 28, 28), "stacked-mnist": (3, 28, 28),
     "cifar10-dcgan": (3, 32, 32), "cifar10-sngan": (3, 32, 32), "cifar10-wgan-gp": (3, 32, 32),
+    "mnist-stylegan": (1, 28, 28), "fashion-stylegan": (1, 28, 28), "cifar10-stylegan": (3, 32, 32),
     "mnist-ssl-100": (1, 28, 28), "fashion-ssl-100": (1, 28, 28), "cifar10-ssl-4000": (3, 32, 32),
 }
 

@@ -36,6 +36,26 @@ _SNGAN = {
     "train.sample_every": 2500, "train.checkpoint_every": 5000,
 }
 
+# StyleGAN-lite (Karras et al. 2020, StyleGAN2, as StyleGAN2-ADA trains it): Adam(0.0025, 0, 0.99),
+# non-saturating loss, lazy R1 every 16 D updates, path length 2 every 4 G updates, style mixing 0.9,
+# a 2-layer mapping network (StyleGAN2-ADA's CIFAR setting). CPU size: 16 channels at 28 px (64 at 7x7);
+# a round costs about 2x mnist-dcgan's on one thread (docs/benchmarks.md)
+_STYLEGAN_MNIST = {
+    "data.name": "mnist", "model.arch": "stylegan", "model.z_dim": 64, "model.w_dim": 64, "model.mapping_depth": 2,
+    "model.g_channels": 16, "model.d_channels": 16, "model.style_mixing": 0.9, "loss.name": "nonsaturating",
+    "loss.r1_weight": 0.01, "loss.r1_every": 16, "loss.pl_weight": 2.0, "loss.pl_every": 4, "optim.lr_g": 0.0025,
+    "optim.lr_d": 0.0025, "optim.beta1": 0.0, "optim.beta2": 0.99, "optim.ema": 0.999, "train.batch_size": 64,
+    "train.steps": 8000, "train.log_every": 20, "train.sample_every": 1000, "train.checkpoint_every": 1000,
+}
+# the GPU size for CIFAR-10: 512 channels at 4-8 px, 256 at 16, 128 at 32 (StyleGAN2-ADA's CIFAR model has
+# 512 everywhere), w 256; ADA turns path length and style mixing off on CIFAR, they are kept here at their
+# StyleGAN2 values; R1 gamma 0.01 (ADA's CIFAR value)
+_STYLEGAN_CIFAR = {
+    **_STYLEGAN_MNIST, "data.name": "cifar10", "model.z_dim": 256, "model.w_dim": 256, "model.g_channels": 128,
+    "model.d_channels": 128, "optim.ema": 0.9995, "train.steps": 100000, "train.log_every": 100,
+    "train.sample_every": 5000, "train.checkpoint_every": 5000,
+}
+
 # pix2pix's published recipe (Isola et al. 2017): facades label maps -> photos at 256 px, U-Net and
 # 70x70 PatchGAN with 64 filters, batch 1, Adam(2e-4, 0.5), 100 epochs constant then 100 decaying to
 # 0 (400 pairs: 80000 rounds), jitter 286 -> 256 and mirroring, lambda_L1 100
@@ -194,6 +214,20 @@ PRESETS: dict[str, tuple[str, dict]] = {
         "CIFAR-10 32x32 RGB, ResNet critic trained as WGAN-GP (Gulrajani et al. 2017), EMA of G; a GPU job",
         {**_SNGAN, "model.spectral_norm": False, "loss.name": "wgan-gp", "loss.gp_weight": 10.0,
          "optim.lr_g": 2e-4, "optim.lr_d": 2e-4},
+    ),
+    "mnist-stylegan": (
+        "MNIST 28x28, StyleGAN-lite (mapping network, modulated convs, noise, skip output; style mixing, lazy "
+        "R1 and path length) at the CPU size, EMA of G",
+        dict(_STYLEGAN_MNIST),
+    ),
+    "fashion-stylegan": (
+        "Fashion-MNIST 28x28, StyleGAN-lite at the CPU size (as mnist-stylegan), EMA of G",
+        {**_STYLEGAN_MNIST, "data.name": "fashion-mnist"},
+    ),
+    "cifar10-stylegan": (
+        "CIFAR-10 32x32 RGB, StyleGAN-lite (512-128 channels, w 256, R1 and path length, style mixing), EMA "
+        "of G; a GPU job",
+        dict(_STYLEGAN_CIFAR),
     ),
     "facades-pix2pix": (
         "facades label maps -> photos, pix2pix (U-Net, PatchGAN, adversarial + 100 L1) at 128 px; CPU size",
