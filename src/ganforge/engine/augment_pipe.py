@@ -153,7 +153,7 @@ class AugmentPipe:
         self.step_size = batch_size * ADA_INTERVAL / (ada_kimg * 1000)  # p's move per adjustment
         self.dist = dist
         self.p = 0.0 if self.ada else 1.0  # probability of each transform per image
-        self.signs = 0.0  # sum of sign(D(real)) since the last adjustment
+        self.signs: float | Tensor = 0.0  # sum of sign(D(real)) since the last adjustment (kept on the device)
         self.count = 0  # real logits observed since the last adjustment
 
     @classmethod
@@ -243,8 +243,8 @@ class AugmentPipe:
         """Count sign(D(real)) of a D update's (augmented) real logits toward ADA's r_t."""
         if not self.ada:
             return
-        logits = real_logits.detach().float().reshape(-1)
-        self.signs += float(torch.sign(logits).sum())
+        logits = real_logits.detach().reshape(-1)
+        self.signs = self.signs + torch.sign(logits).sum().double()  # no device sync until p is adjusted
         self.count += logits.numel()
 
     def after_d_update(self, d_updates: int) -> None:
@@ -252,7 +252,7 @@ class AugmentPipe:
         if not self.ada:
             return
         if d_updates % ADA_INTERVAL == 0 and self.count:
-            signs, count = self.signs, float(self.count)
+            signs, count = float(self.signs), float(self.count)
             if self.dist is not None and self.dist.world > 1:  # r_t over every rank's real images
                 signs, count = (v * self.dist.world for v in self.dist.mean([signs, count], self.generator.device))
             r_t = signs / count
@@ -269,7 +269,7 @@ class AugmentPipe:
     # -------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
         """p and r_t's accumulators (JSON numbers; the random generator is saved with the engine's)."""
-        return {"p": self.p, "signs": self.signs, "count": self.count} if self.ada else {}
+        return {"p": self.p, "signs": float(self.signs), "count": self.count} if self.ada else {}
 
     def load_state_dict(self, state: dict) -> None:
         if not self.ada or not state:  # a run that turns ADA on when resumed starts from p = 0
