@@ -7,9 +7,10 @@ Adam 2e-4 (0.5, 0.999). G is the preset's DCGAN G and D has the preset's widths,
 the sizes of ganforge's; the data order is the same (the engine's epoch stream with the same seed).
 
 Beside it, ganforge's ``mnist-dcgan`` in its earlier configuration (``current``: fresh z for the G
-update, PyTorch's default initialisation) and in the proposed one (``proposed``:
-``model.reuse_fakes`` and ``model.init=dcgan``); ``--classic-no-bn`` adds the classic loop without
-batch norm in D (what D's normalisation is worth on its own).
+update, PyTorch's default initialisation, no normalisation in D), with ``model.reuse_fakes`` and
+``model.init=dcgan`` (``reuse-init``), and with batch norm in D as well (``proposed``:
+``model.d_norm=batch``); ``--classic-no-bn`` adds the classic loop without batch norm in D (what
+D's normalisation is worth on its own).
 
 Every loop trains in alternating timed blocks of ``--block`` rounds, so machine noise hits all
 alike; images/s is the batch over the median seconds per round of the blocks. At each round of
@@ -19,7 +20,7 @@ mnist --reference-split test`` computes), for G and, for ganforge, its EMA G_ema
 
     GANFORGE_DATA=../shared/data nice -n 10 .venv/bin/python benchmarks/bench_first_rounds.py \\
         --seeds 0 1 --evals 500 5000 --block 50 --precision bf16 --classic-no-bn \
-        --stop ganforge-current:500 classic-no-bn:500
+        --stop ganforge-current:500 ganforge-reuse-init:500 classic-no-bn:500
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ from ganforge.nets.dcgan import DCGANGenerator
 from ganforge.nets.layers import resolution_levels
 from ganforge.presets import load_preset
 
-# the two ganforge configurations compared (explicit, so they stay meaningful whatever the preset holds)
-CURRENT = {"model.reuse_fakes": False, "model.init": "default"}
-PROPOSED = {"model.reuse_fakes": True, "model.init": "dcgan"}
+# the ganforge configurations compared (explicit, so they stay meaningful whatever the preset holds)
+ENGINE = {
+    "ganforge-current": {"model.reuse_fakes": False, "model.init": "default", "model.d_norm": "none"},
+    "ganforge-reuse-init": {"model.reuse_fakes": True, "model.init": "dcgan", "model.d_norm": "none"},
+    "ganforge-proposed": {"model.reuse_fakes": True, "model.init": "dcgan", "model.d_norm": "batch"},
+}
 
 
 def weights_init(m: nn.Module) -> None:
@@ -165,11 +169,9 @@ def main() -> None:
           f"FID: MNIST features, {args.n} generated vs {len(test)} test images", flush=True)
     for seed in args.seeds:
         cfg = base.with_overrides({"train.seed": seed})
-        makers = {
-            "classic": lambda: ClassicLoop(cfg, data),
-            "ganforge-current": lambda: EngineLoop(cfg.with_overrides(CURRENT), data),
-            "ganforge-proposed": lambda: EngineLoop(cfg.with_overrides(PROPOSED), data),
-        }
+        makers = {"classic": lambda: ClassicLoop(cfg, data)}
+        for name, settings in ENGINE.items():
+            makers[name] = lambda settings=settings: EngineLoop(cfg.with_overrides(settings), data)
         if args.classic_no_bn:
             makers["classic-no-bn"] = lambda: ClassicLoop(cfg, data, batch_norm=False)
         loops = {name: make() for name, make in makers.items() if not args.only or name in args.only}
@@ -192,11 +194,14 @@ def main() -> None:
                     ips = B / statistics.median(times[name])
                     results.append({"seed": seed, "loop": name, "net": which, "updates": target, "fid": fid,
                                     "images_per_s": ips, "blocks": len(times[name])})
-                    print(f"seed {seed}  {name:<18} {which:<6} {target:>6} updates  FID {fid:8.2f}  "
+                    print(f"seed {seed}  {name:<20} {which:<6} {target:>6} updates  FID {fid:8.2f}  "
                           f"{ips:6.1f} images/s (median of {len(times[name])} blocks)  "
                           f"[{time.perf_counter() - t_start:.0f} s]", flush=True)
+            if args.out:  # after every evaluation, so an interrupted run keeps what it measured
+                with open(args.out, "w") as f:
+                    json.dump({"args": vars(args), "results": results}, f, indent=1)
     print("\nmedian over seeds")
-    print(f"{'loop':<18}{'net':<7}{'updates':>8}{'FID':>9}{'images/s':>10}{'vs classic':>12}")
+    print(f"{'loop':<20}{'net':<7}{'updates':>8}{'FID':>9}{'images/s':>10}{'vs classic':>12}")
     keys = sorted({(r["loop"], r["net"], r["updates"]) for r in results}, key=lambda k: (k[2], k[0], k[1]))
     med = {k: (statistics.median(r["fid"] for r in results if (r["loop"], r["net"], r["updates"]) == k),
                statistics.median(r["images_per_s"] for r in results if (r["loop"], r["net"], r["updates"]) == k))
@@ -204,10 +209,7 @@ def main() -> None:
     for (name, which, upd), (fid, ips) in med.items():
         ref = med.get(("classic", "G", upd))
         ratio = f"{ips / ref[1]:.3f}x" if ref else "-"
-        print(f"{name:<18}{which:<7}{upd:>8}{fid:>9.2f}{ips:>10.1f}{ratio:>12}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"args": vars(args), "results": results}, f, indent=1)
+        print(f"{name:<20}{which:<7}{upd:>8}{fid:>9.2f}{ips:>10.1f}{ratio:>12}")
 
 
 if __name__ == "__main__":

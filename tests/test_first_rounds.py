@@ -143,3 +143,45 @@ def test_init_is_refused_where_it_does_not_apply():
         Config().with_overrides({"model.game": "pix2pix", "model.arch": "unet", "model.init": "dcgan"})
     with pytest.raises(ConfigError, match="model.init"):
         Config().with_overrides({"model.init": "xavier"})
+
+
+def test_batch_norm_d_judges_real_and_fake_in_separate_forwards():
+    data = tiny_images(n=24, r=16)  # 16 = 4 * 2^2: two strided convolutions, batch norm after the second
+    tr = image_trainer(data, **{"model.d_norm": "batch", "model.reuse_fakes": True, "model.init": "dcgan"})
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in tr.D.modules()) == 1
+    assert tr.D.body[0].bias is not None and tr.D.body[2].bias is None  # batch norm's shift replaces the bias
+    sizes = []
+    tr.D.register_forward_hook(lambda mod, args, out: sizes.append(args[0].shape[0]))
+    tr.step()
+    assert sizes == [8, 8, 8]  # D update: real, then fake; G update: the fakes again
+    plain = image_trainer(data)
+    sizes.clear()
+    plain.D.register_forward_hook(lambda mod, args, out: sizes.append(args[0].shape[0]))
+    plain.step()
+    assert sizes == [16, 8]  # without batch norm: real and fake in one forward
+    # the D update's logits are D on each batch alone: the real half does not see the fakes
+    real = data.batch(torch.arange(8))[0]
+    D = image_trainer(data, **{"model.d_norm": "batch"}).D
+    alone, with_fakes = D(real), D(torch.cat([real, -real]))[:8]
+    assert not torch.allclose(alone, with_fakes)
+
+
+def test_batch_norm_d_is_refused_where_it_breaks_things(monkeypatch):
+    for extra, what in (({"loss.name": "wgan-gp"}, "gp"), ({"loss.r1_weight": 1.0}, "r1"),
+                        ({"loss.gp_weight": 10.0}, "gp")):
+        with pytest.raises(ConfigError, match=f"model.d_norm batch cannot be combined with {what} "):
+            Config().with_overrides({"model.arch": "dcgan", "model.d_norm": "batch", **extra})
+    with pytest.raises(ConfigError, match="model.d_norm 'batch' applies to model.game gan with model.arch dcgan; "
+                                          "got game 'gan', arch 'resnet'"):
+        Config().with_overrides({"model.arch": "resnet", "model.d_norm": "batch"})
+    tr = image_trainer(tiny_images(n=24, r=16), **{"model.d_norm": "batch"})
+    tr.set_loss_weights(r1=1.0)  # turned on live: refused at the next D update
+    with pytest.raises(ConfigError, match="cannot be combined with a gradient penalty or R1"):
+        tr.step()
+    from ganforge.engine import trainer as trainer_module
+    from ganforge.engine.distributed import DistInfo
+
+    monkeypatch.setattr(trainer_module, "dist_setup", lambda device: DistInfo(rank=0, world=2))
+    with pytest.raises(ConfigError, match=r"model.d_norm batch trains in one process only \(2 were started\)"):
+        Trainer(small_config(2, **{**IMAGES, "model.d_norm": "batch"}), dataset=tiny_images(n=24, r=16),
+                distributed=True)

@@ -211,6 +211,9 @@ class ModelConfig:
     # weights at the start: "default" (PyTorch's own) or "dcgan": conv/linear N(0, 0.02), batch-norm
     # scales N(1, 0.02), biases 0 (Radford et al. 2016); "dcgan" for model.game gan with mlp, dcgan, resnet
     init: str = setting("default", choices=("default", "dcgan"))
+    # DCGAN D: "batch" = batch norm after every strided conv but the first (DCGAN's D; one process,
+    # no gradient penalty or R1: D then judges real and fake in two forwards), "none" = no normalisation
+    d_norm: str = setting("none", choices=("none", "batch"))
     mol_dropout: float = setting(0.0, ge=0, lt=1)  # molgan: dropout in G, D and the reward network (MolGAN: 0)
     init_from: str | None = None  # run or checkpoint whose G weights start this run (SRGAN from its PSNR run)
     w_dim: int = setting(0, ge=0, cap=MAX_Z_DIM, note="0 = model.z_dim")  # stylegan: dimension of the intermediate latent w
@@ -385,6 +388,16 @@ def _reuse_and_init_fit(cfg: "Config") -> str | None:
     if m.init != "default" and (m.game != "gan" or m.arch not in INIT_ARCHS):
         return (f"model.init {m.init!r} applies to model.game gan with model.arch {', '.join(INIT_ARCHS)}; "
                 f"got game {m.game!r}, arch {m.arch!r} (set model.init=default)")
+    if m.d_norm != "none" and (m.game != "gan" or m.arch != "dcgan"):
+        return f"model.d_norm {m.d_norm!r} applies to model.game gan with model.arch dcgan; got game {m.game!r}, arch {m.arch!r}"
+    if m.d_norm == "batch":
+        objective = importlib.import_module("ganforge.objectives").get_objective(cfg.loss.name)
+        penalties = [r.name for r in importlib.import_module("ganforge.engine.regularizers").build_regularizers(
+            cfg.loss, objective)]
+        if penalties:
+            return (f"model.d_norm batch cannot be combined with {' and '.join(penalties)} (loss {cfg.loss.name!r}): "
+                    f"a per-sample gradient penalty is wrong when D's output for one image depends on the batch; "
+                    f"set model.d_norm=none")
     return None
 
 

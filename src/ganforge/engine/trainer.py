@@ -77,6 +77,9 @@ class Trainer:
         if self.dist.world > 1 and t.batch_size % (cfg.model.pack * self.dist.world):
             raise ConfigError(f"train.batch_size ({t.batch_size}) must be divisible by model.pack ({cfg.model.pack})"
                               f" times the number of processes ({self.dist.world})")
+        if self.dist.world > 1 and cfg.model.d_norm == "batch":
+            raise ConfigError(f"model.d_norm batch trains in one process only ({self.dist.world} were started): each "
+                              f"would normalise D by its own slice of the batch; set model.d_norm=none")
         self.run_dir = Path(run_dir) if run_dir is not None else None
 
         self.data = dataset if dataset is not None else load_dataset(cfg.data)

@@ -56,12 +56,20 @@ class GANGame(Game):
         else:
             with torch.no_grad():
                 fake = tr.G(z, labels, **mixing_inputs(tr, B)).float()  # fakes conditioned on the real batch's classes
-        # one forward over real and fake together: D has no batch norm, so this equals two calls,
-        # and DDP sees a single forward per backward
-        both_labels = torch.cat([labels, labels]) if labels is not None else None
         # D sees real and fake through the same augmentation (tr.augment is the identity when off)
-        logits = tr.D_train(torch.cat([tr.augment(real), tr.augment(fake)]), both_labels).float()  # (2B / pack,)
-        real_logits, fake_logits = logits.chunk(2)
+        if tr.cfg.model.d_norm == "batch":
+            # batch norm in D: real and fake in two forwards, each normalised by its own batch (DCGAN)
+            if tr.regularizers:
+                raise ConfigError("model.d_norm batch cannot be combined with a gradient penalty or R1: "
+                                  "set model.d_norm=none or the penalty's weight to 0")
+            real_logits = tr.D_train(tr.augment(real), labels).float()  # (B / pack,)
+            fake_logits = tr.D_train(tr.augment(fake), labels).float()  # (B / pack,)
+        else:
+            # one forward over real and fake together: D has no batch norm, so this equals two calls,
+            # and DDP sees a single forward per backward
+            both_labels = torch.cat([labels, labels]) if labels is not None else None
+            logits = tr.D_train(torch.cat([tr.augment(real), tr.augment(fake)]), both_labels).float()  # (2B / pack,)
+            real_logits, fake_logits = logits.chunk(2)
         tr.augment.observe(real_logits)  # ADA's r_t = E[sign(D(real))]
         terms = Terms()
         terms.add("d_loss", tr.objective.d_loss(real_logits, fake_logits))

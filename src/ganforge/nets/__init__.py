@@ -59,7 +59,8 @@ def build_networks(m: ModelConfig, data_shape: tuple[int, ...], n_classes: int =
         return G, StyleGANDiscriminator(c, r, m.d_channels, m.pack, classes)
     G_class, D_class = _IMAGE_FAMILIES[m.arch]
     G = G_class(m.z_dim, c, r, m.g_channels, classes)
-    D = D_class(c, r, m.d_channels, m.spectral_norm, m.pack, classes)
+    norm = {"norm": m.d_norm} if m.arch == "dcgan" else {}  # model.d_norm: DCGAN's D only
+    D = D_class(c, r, m.d_channels, m.spectral_norm, m.pack, classes, **norm)
     return initialise(G, m.init), initialise(D, m.init)
 
 

@@ -43,19 +43,23 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """images (B, C, R, R) -> logits (B / pack,).
 
-    No batch norm: per-sample gradient penalties (WGAN-GP, R1) are wrong under it
-    (Gulrajani et al. 2017, sec. 4), and spectral norm makes it unnecessary.
+    No batch norm by default: per-sample gradient penalties (WGAN-GP, R1) are wrong under it
+    (Gulrajani et al. 2017, sec. 4), and spectral norm makes it unnecessary. ``norm="batch"`` puts
+    batch norm after every strided convolution but the first, as DCGAN's D (Radford et al. 2016):
+    its output for one image then depends on the rest of the batch.
     """
 
     def __init__(self, channels: int, resolution: int, width: int, sn: bool = False,
-                 pack_k: int = 1, n_classes: int = 0, n_outputs: int = 1):
+                 pack_k: int = 1, n_classes: int = 0, n_outputs: int = 1, norm: str = "none"):
         super().__init__()
         self.pack_k, self.n_outputs = pack_k, n_outputs  # n_outputs > 1: K class logits (semi-supervised D)
         base, levels = resolution_levels(resolution)
         widths = [width * 2**i for i in range(levels)]  # fine -> coarse
         layers, c = [], channels * pack_k
-        for w in widths:
-            layers += [maybe_sn(nn.Conv2d(c, w, 4, 2, 1), sn), nn.LeakyReLU(0.2)]
+        for i, w in enumerate(widths):
+            bn = norm == "batch" and i > 0  # no bias before batch norm: its shift replaces it
+            layers += [maybe_sn(nn.Conv2d(c, w, 4, 2, 1, bias=not bn), sn)] + ([nn.BatchNorm2d(w)] if bn else [])
+            layers.append(nn.LeakyReLU(0.2))
             c = w
         self.body = nn.Sequential(*layers)
         self.out = maybe_sn(nn.Linear(c * base * base, n_outputs), sn)
