@@ -149,6 +149,7 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=5000, help="generated images per FID")
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="of every loop's forwards")
     ap.add_argument("--classic-no-bn", action="store_true", help="also the classic loop without batch norm in D")
+    ap.add_argument("--time-only", action="store_true", help="images/s only: no FID at the --evals rounds")
     ap.add_argument("--only", nargs="+", default=None, help="train only these loops (names as printed)")
     ap.add_argument("--stop", nargs="+", default=[], metavar="NAME:UPDATES",
                     help="train loop NAME only up to this many updates (its last evaluation)")
@@ -160,7 +161,7 @@ def main() -> None:
     data = load_dataset(base.data)
     extractor = get_extractor("mnist")
     test = reference_dataset(base.data, "test")
-    real_f, _ = reference_features(test, extractor, 10000, 0)
+    real_f = None if args.time_only else reference_features(test, extractor, 10000, 0)[0]
     evals, B = sorted(args.evals), base.train.batch_size
     stop = {name: int(upd) for name, _, upd in (s.partition(":") for s in args.stop)}
     results = []
@@ -169,11 +170,11 @@ def main() -> None:
           f"FID: MNIST features, {args.n} generated vs {len(test)} test images", flush=True)
     for seed in args.seeds:
         cfg = base.with_overrides({"train.seed": seed})
-        makers = {"classic": lambda: ClassicLoop(cfg, data)}
+        makers = {"classic": lambda cfg=cfg: ClassicLoop(cfg, data)}
         for name, settings in ENGINE.items():
-            makers[name] = lambda settings=settings: EngineLoop(cfg.with_overrides(settings), data)
+            makers[name] = lambda cfg=cfg, settings=settings: EngineLoop(cfg.with_overrides(settings), data)
         if args.classic_no_bn:
-            makers["classic-no-bn"] = lambda: ClassicLoop(cfg, data, batch_norm=False)
+            makers["classic-no-bn"] = lambda cfg=cfg: ClassicLoop(cfg, data, batch_norm=False)
         loops = {name: make() for name, make in makers.items() if not args.only or name in args.only}
         times: dict[str, list[float]] = {name: [] for name in loops}
         done, t_start = 0, time.perf_counter()
@@ -189,8 +190,9 @@ def main() -> None:
                 done += rounds
             for name, loop in loops.items():
                 gen = torch.Generator().manual_seed(10_000 + seed)  # the same z for every loop
-                for which, images in loop.samples(args.n, gen).items():
-                    fid = fid_from_features(real_f, extractor(images))
+                samples = {"G": None} if args.time_only else loop.samples(args.n, gen)
+                for which, images in samples.items():
+                    fid = float("nan") if images is None else fid_from_features(real_f, extractor(images))
                     ips = B / statistics.median(times[name])
                     results.append({"seed": seed, "loop": name, "net": which, "updates": target, "fid": fid,
                                     "images_per_s": ips, "blocks": len(times[name])})
