@@ -185,3 +185,42 @@ def test_batch_norm_d_is_refused_where_it_breaks_things(monkeypatch):
     with pytest.raises(ConfigError, match=r"model.d_norm batch trains in one process only \(2 were started\)"):
         Trainer(small_config(2, **{**IMAGES, "model.d_norm": "batch"}), dataset=tiny_images(n=24, r=16),
                 distributed=True)
+
+
+def test_reuse_dcgan_init_and_batch_norm_d_take_the_classic_dcgan_round():
+    """ganforge's round with model.reuse_fakes, model.init=dcgan and model.d_norm=batch is the round of
+    PyTorch's DCGAN example, written out here: one G forward, D on real then on the detached fakes
+    (BCE), Adam steps, then the updated D on the same fakes for G. Same start, same draws: same weights."""
+    import copy
+
+    import torch.nn.functional as F
+
+    from ganforge.data.streams import EpochStream
+
+    data = tiny_images(n=40, r=16)
+    tr = image_trainer(data, **{"model.reuse_fakes": True, "model.init": "dcgan", "model.d_norm": "batch",
+                                "optim.ema": 0.0})
+    G, D = copy.deepcopy(tr.G), copy.deepcopy(tr.D)
+    o = tr.cfg.optim
+    opt_g = torch.optim.Adam(G.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
+    stream, gen = EpochStream(data, tr.cfg.train.seed + 2), torch.Generator().manual_seed(tr.cfg.train.seed + 1)
+    bce = F.binary_cross_entropy_with_logits
+    for _ in range(5):  # more than an epoch of 40 images in batches of 8
+        real = stream.next(8)[0]
+        fake = G(torch.randn(8, tr.cfg.model.z_dim, generator=gen))
+        out_real, out_fake = D(real), D(fake.detach())
+        err_d = bce(out_real, torch.ones_like(out_real)) + bce(out_fake, torch.zeros_like(out_fake))
+        D.zero_grad()
+        err_d.backward()
+        opt_d.step()
+        out = D(fake)
+        err_g = bce(out, torch.ones_like(out))
+        G.zero_grad()
+        err_g.backward()
+        opt_g.step()
+        stats = tr.step()
+        assert stats["g_loss"] == pytest.approx(err_g.item(), rel=1e-5)
+    for mine, classic in ((tr.G, G), (tr.D, D)):
+        for (k, x), (_, y) in zip(mine.state_dict().items(), classic.state_dict().items()):
+            assert torch.allclose(x.float(), y.float(), rtol=1e-5, atol=1e-6), k
