@@ -39,10 +39,12 @@ _SNGAN = {
 # StyleGAN-lite (Karras et al. 2020, StyleGAN2, as StyleGAN2-ADA trains it): Adam(0.0025, 0, 0.99),
 # non-saturating loss, lazy R1 every 16 D updates, path length 2 every 4 G updates, style mixing 0.9,
 # a 2-layer mapping network (StyleGAN2-ADA's CIFAR setting). CPU size: 16 channels at 28 px (64 at 7x7);
-# a round costs about 2x mnist-dcgan's on one thread (docs/benchmarks.md)
+# a round costs about 2x mnist-dcgan's on one thread (docs/benchmarks.md). D judges pairs (PacGAN2, Lin
+# et al. 2018) in place of StyleGAN's minibatch-stddev layer: without either, 1500 rounds collapsed onto
+# one digit (docs/benchmarks.md)
 _STYLEGAN_MNIST = {
     "data.name": "mnist", "model.arch": "stylegan", "model.z_dim": 64, "model.w_dim": 64, "model.mapping_depth": 2,
-    "model.g_channels": 16, "model.d_channels": 16, "model.style_mixing": 0.9, "loss.name": "nonsaturating",
+    "model.g_channels": 16, "model.d_channels": 16, "model.pack": 2, "model.style_mixing": 0.9, "loss.name": "nonsaturating",
     "loss.r1_weight": 0.01, "loss.r1_every": 16, "loss.pl_weight": 2.0, "loss.pl_every": 4, "optim.lr_g": 0.0025,
     "optim.lr_d": 0.0025, "optim.beta1": 0.0, "optim.beta2": 0.99, "optim.ema": 0.999, "train.batch_size": 64,
     "train.steps": 8000, "train.log_every": 20, "train.sample_every": 1000, "train.checkpoint_every": 1000,
@@ -217,7 +219,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
     ),
     "mnist-stylegan": (
         "MNIST 28x28, StyleGAN-lite (mapping network, modulated convs, noise, skip output; style mixing, lazy "
-        "R1 and path length) at the CPU size, EMA of G",
+        "R1 and path length; PacGAN2 residual D) at the CPU size, EMA of G",
         dict(_STYLEGAN_MNIST),
     ),
     "fashion-stylegan": (
