@@ -140,6 +140,24 @@ def test_checkpoint_from_another_architecture_is_refused(tmp_path):
         other.load_checkpoint(t.last_checkpoint)
 
 
+def test_checkpoint_written_before_a_model_setting_existed_resumes(tmp_path):
+    """A model setting added later is absent from older checkpoints: its default is what they used."""
+    import json
+
+    cfg = small_config(2)
+    t = Trainer(cfg, run_dir=create_run_dir(tmp_path / "r", cfg))
+    t.run()
+    state_file = Path(t.last_checkpoint) / "state.json"
+    state = json.loads(state_file.read_text())
+    del state["state"]["config"]["model"]["reuse_fakes"]  # as if written before model.reuse_fakes existed
+    state_file.write_text(json.dumps(state))
+    resumed = Trainer.from_checkpoint(t.last_checkpoint)
+    assert resumed.step_count == 2 and resumed.cfg.model.reuse_fakes is False
+    changed = Trainer(small_config(2, **{"model.reuse_fakes": True}))
+    with pytest.raises(CheckpointError, match="different architecture.*reuse_fakes"):
+        changed.load_checkpoint(t.last_checkpoint)
+
+
 def test_divergence_stops_with_the_last_good_checkpoint(tmp_path):
     cfg = small_config(3, **{"loss.name": "wasserstein", "loss.clip": 1e30, "train.checkpoint_every": 1,
                              "optim.g": "sgd", "optim.d": "sgd"})

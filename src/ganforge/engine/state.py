@@ -60,8 +60,11 @@ def restore(tr, path: Path) -> None:
     saved_model = state.get("config", {}).get("model") if isinstance(state.get("config"), dict) else None
     if not isinstance(saved_model, dict):
         raise CheckpointError(f"checkpoint {path}: state.json holds no model configuration")
-    if saved_model != tr.cfg.to_dict()["model"]:
-        diff = sorted(k for k in saved_model if saved_model[k] != getattr(tr.cfg.model, k, None))
+    current = tr.cfg.to_dict()["model"]
+    # a setting added after the checkpoint was written holds its default there: the same networks
+    saved_model = {k: saved_model.get(k, default) for k, default in type(tr.cfg)().to_dict()["model"].items()}
+    if saved_model != current:
+        diff = sorted(k for k in current if saved_model[k] != current[k])
         raise CheckpointError(f"checkpoint {path} is from a different architecture "
                               f"(model settings differ: {', '.join(diff)})")
     if "networks" in state and NetworkSpec.from_dict(state["networks"], str(path)).data_shape != tr.spec.data_shape:
