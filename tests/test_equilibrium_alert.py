@@ -73,6 +73,19 @@ def test_a_separating_classifier_silences_the_equilibrium_alert():
     assert "equilibrium" not in run(_verdict(0.97))
 
 
+def test_the_equilibrium_note_names_a_significant_edge_of_the_fresh_classifier():
+    def note(verdict):
+        mon = Monitor("minimax", console=False)
+        _stream(mon, 250, 0.8, 0.2, -0.45)
+        mon.check_equilibrium(verdict, step=250)
+        _stream(mon, 300, 0.5, 0.5, -1.386)
+        return [a.message for a in mon.alerts if a.name == "equilibrium"][-1]
+
+    assert "fresh classifier" not in note(_verdict(0.5))  # chance: the note stands as it is
+    edge = note(_verdict(0.66))  # significant, below the 70% that raises matched-discriminator
+    assert "still tells real from generated apart 66.0% of the time" in edge and "round 250" in edge
+
+
 def _train(over: dict, rounds: int, tmp_path=None, after=None):
     """Train ``rounds`` rounds of ring8's MLP GAN with ``over``; the monitor's sample check runs at the end."""
     cfg = load_preset("ring8").with_overrides({**VANILLA, "train.steps": rounds, **over})

@@ -33,6 +33,10 @@ if TYPE_CHECKING:  # the monitor builds its callback; this module needs the clas
 CLASSIFIED_DATASETS = ("mnist", "stacked-mnist")  # datasets whose channels the MNIST classifier labels
 PROBE_POINTS = 1000  # real and fake points each for the D* probe and the JS estimate (KDEs are O(n^2))
 C2ST_POINTS = 1000  # real and fake points each for the fresh classifier (an MLP: about 0.3 s on one core)
+# real and fake images each for the fresh classifier: on mnist-dcgan's last round 500 a side read
+# 65% [61, 70] where 2,500 read 78% [76, 79], as `ganforge eval --metrics c2st` does (docs/benchmarks.md);
+# about 3 s of generation and 4 s of MLP on one core for 28x28 images
+C2ST_IMAGES = 2500
 
 
 def weight_norm(*modules: torch.nn.Module) -> float:
@@ -50,15 +54,17 @@ class MonitorCallback:
 
     sample_every: rounds between sample checks (None = the run's train.sample_every, 0 = only at
     the end); they start after the monitor's warmup and the first fifth of train.steps, since
-    every generator starts out concentrated. n_points / n_images: batch sizes for those checks.
+    every generator starts out concentrated. n_points / n_images: batch sizes for those checks;
+    n_c2st_images: images a side for the fresh classifier (more than the collapse checks need).
     """
 
     def __init__(self, monitor: Monitor, sample_every: int | None = None, n_points: int = 2500,
-                 n_images: int = 500):
+                 n_images: int = 500, n_c2st_images: int = C2ST_IMAGES):
         self.monitor = monitor
         self.sample_every = sample_every
         self.n_points = n_points
         self.n_images = n_images
+        self.n_c2st_images = n_c2st_images
         self._checked_step = None  # the round of the last check: the end of a run often repeats it
 
     def on_round(self, trainer, stats: dict) -> None:
@@ -108,9 +114,11 @@ class MonitorCallback:
             if data.dim == 2:
                 self._probe_2d(trainer, data, real[:PROBE_POINTS], fake[:PROBE_POINTS], step)
             return
-        n = min(self.n_images, len(data))
-        real, _ = data.batch(torch.randperm(len(data), generator=g_real)[:n])  # (n, C, H, W)
-        fake = trainer.generate(n, generator=g_fake)
+        n = min(self.n_images, len(data))  # the collapse checks' batch
+        n_c2st = min(max(self.n_c2st_images, n), len(data))  # the fresh classifier's: as many or more
+        real_all, _ = data.batch(torch.randperm(len(data), generator=g_real)[:n_c2st])  # (n_c2st, C, H, W)
+        fake_all = trainer.generate(n_c2st, generator=g_fake)
+        real, fake = real_all[:n], fake_all[:n]
         labels = {}
         if data.name in CLASSIFIED_DATASETS and tuple(real.shape[-2:]) == (28, 28):
             from ganforge.metrics.classifier import classify
@@ -120,7 +128,7 @@ class MonitorCallback:
                 labels[key] = stacked_labels(classify(x.cpu()))
             labels["n_classes"] = 10 ** real.shape[1]  # one digit per channel
         self.monitor.check_samples(real.cpu(), fake.cpu(), step=step, **labels)
-        self._fresh_classifier(trainer, real.cpu(), fake.cpu(), step, reference=data.name,
+        self._fresh_classifier(trainer, real_all.cpu(), fake_all.cpu(), step, reference=data.name,
                                reference_sha256=getattr(data, "source_hash", None) or None)
 
     def _fresh_classifier(self, trainer, real, fake, step, reference: str, reference_sha256=None) -> None:

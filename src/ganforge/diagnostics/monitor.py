@@ -259,7 +259,8 @@ class Monitor:
                 self._d_has_separated = True
             # a fresh classifier that still tells real from fake overrules D's reading (check_equilibrium)
             if dist < 0.1 and self._d_has_separated and not self.last_c2st.get("separates"):
-                out.append(make_alert("equilibrium", step, d_real=dr, d_fake=df, value=v, distance=dist))
+                out.append(make_alert("equilibrium", step, d_real=dr, d_fake=df, value=v, distance=dist,
+                                      fresh=self._fresh_edge()))
         acc = _series(w, "d_acc")
         recent_g = _mean(_series(w, "g_grad_norm"))
         fading = self._g_grad_peak > 0 and recent_g == recent_g and recent_g < 0.1 * self._g_grad_peak
@@ -317,6 +318,16 @@ class Monitor:
         return []
 
     # ---------------------------------------------------------------- a fresh classifier's reading
+
+    def _fresh_edge(self) -> str:
+        """A sentence for the equilibrium note when the last fresh classifier still beats chance
+        significantly, though not by enough for ``matched-discriminator``; else ''."""
+        c = self.last_c2st
+        if not c or not c.get("p_value", 1.0) < C2ST_ALPHA:
+            return ""
+        return (f" A fresh classifier still tells real from generated apart {c['accuracy']:.1%} of the time "
+                f"(95% interval {c['ci_low']:.1%} to {c['ci_high']:.1%}, {c['n_test']} held-out samples, "
+                f"round {c['step']}): G's samples are close to the data, not yet indistinguishable from it.")
 
     def check_equilibrium(self, result, step: int | None = None) -> list[Alert]:
         """Compare the game's D with a fresh classifier's verdict ``result`` (a
