@@ -6,11 +6,9 @@ from torch import nn
 
 from ganforge.config import Config, ModelConfig
 from ganforge.engine import Trainer
-from ganforge.engine.checkpoint import latest_checkpoint
-from ganforge.engine.rundir import create_run_dir
 from ganforge.errors import ConfigError
 from ganforge.nets import build_networks
-from tests.test_resume import assert_identical, small_config
+from tests.test_resume import assert_identical, resume_half, small_config, train_straight_and_half
 from tests.test_training_round import tiny_images
 
 IMAGES = {"model.arch": "dcgan", "model.z_dim": 4, "model.g_channels": 4, "model.d_channels": 4, "train.batch_size": 8,
@@ -78,14 +76,8 @@ def test_reused_fakes_need_one_d_update_per_round():
 def test_resume_with_reused_fakes_is_bit_exact(tmp_path):
     data = tiny_images(n=20)
     extra = {**IMAGES, "model.reuse_fakes": True, "model.init": "dcgan"}
-    straight = Trainer(small_config(8, **extra), run_dir=create_run_dir(tmp_path / "a", small_config(8, **extra)),
-                       dataset=data)
-    straight.run()
-    half_cfg = small_config(4, **extra)
-    half = Trainer(half_cfg, run_dir=create_run_dir(tmp_path / "b", half_cfg), dataset=data)
-    half.run()
-    resumed = Trainer.from_checkpoint(latest_checkpoint(tmp_path / "b" / "checkpoints"), run_dir=tmp_path / "b",
-                                      dataset=data, overrides={"train.steps": 8})
+    straight, _ = train_straight_and_half(tmp_path, lambda steps: small_config(steps, **extra), 8, 4, data)
+    resumed = resume_half(tmp_path, 8, data)
     assert resumed.step_count == 4
     resumed.run()
     assert_identical(straight, resumed)

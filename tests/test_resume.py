@@ -49,6 +49,23 @@ def assert_identical(a, b):
         assert torch.equal(wa[k], wb[k]), f"{k} differs"
 
 
+def train_straight_and_half(tmp_path, make_config, total: int, half: int, data=None):
+    """Train ``make_config(total)`` in one go into tmp_path/a and ``make_config(half)`` into
+    tmp_path/b; returns both trainers (resume the second with :func:`resume_half`)."""
+    straight = Trainer(make_config(total), run_dir=create_run_dir(tmp_path / "a", make_config(total)), dataset=data)
+    straight.run()
+    cfg = make_config(half)
+    halfway = Trainer(cfg, run_dir=create_run_dir(tmp_path / "b", cfg), dataset=data)
+    halfway.run()
+    return straight, halfway
+
+
+def resume_half(tmp_path, total: int, data=None) -> Trainer:
+    """A trainer resumed from tmp_path/b's last checkpoint, set to run to ``total`` rounds."""
+    return Trainer.from_checkpoint(latest_checkpoint(tmp_path / "b" / "checkpoints"), run_dir=tmp_path / "b",
+                                   dataset=data, overrides={"train.steps": total})
+
+
 @pytest.mark.parametrize("extra, dataset", [
     ({}, None),  # point data: generator-based stream
     ({"model.arch": "dcgan", "model.g_channels": 4, "model.d_channels": 4, "loss.name": "wgan-gp",
@@ -56,15 +73,9 @@ def assert_identical(a, b):
 ])
 def test_resume_is_bit_exact(tmp_path, extra, dataset):
     data = tiny_images(n=20) if dataset else None
-    straight = Trainer(small_config(12, **extra), run_dir=create_run_dir(tmp_path / "a", small_config(12, **extra)), dataset=data)
-    straight.run()
-
-    cfg = small_config(6, **extra)
-    half = Trainer(cfg, run_dir=create_run_dir(tmp_path / "b", cfg), dataset=data)
-    half.run()
+    straight, half = train_straight_and_half(tmp_path, lambda steps: small_config(steps, **extra), 12, 6, data)
     del half
-    resumed = Trainer.from_checkpoint(latest_checkpoint(tmp_path / "b" / "checkpoints"), run_dir=tmp_path / "b",
-                                      dataset=data, overrides={"train.steps": 12})
+    resumed = resume_half(tmp_path, 12, data)
     assert resumed.step_count == 6
     resumed.run()
     assert resumed.step_count == straight.step_count == 12

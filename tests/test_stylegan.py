@@ -11,8 +11,6 @@ import torch
 from ganforge.cli import main
 from ganforge.config import Config
 from ganforge.engine import Trainer
-from ganforge.engine.checkpoint import latest_checkpoint
-from ganforge.engine.rundir import create_run_dir
 from ganforge.errors import ConfigError
 from ganforge.nets.stylegan import (
     ModulatedConv2d,
@@ -22,7 +20,7 @@ from ganforge.nets.stylegan import (
     normalize_2nd_moment,
 )
 from ganforge.objectives import path_length_penalty
-from tests.test_resume import assert_identical
+from tests.test_resume import assert_identical, resume_half, train_straight_and_half
 from tests.test_training_round import tiny_images
 
 
@@ -212,16 +210,10 @@ def test_resume_is_bit_exact_with_w_avg_and_pl_mean(tmp_path):
     extra = {"loss.pl_weight": 2.0, "loss.pl_every": 2, "loss.r1_weight": 1.0, "loss.r1_every": 3,
              "model.conditional": True}
     data = tiny_images(n=20)
-    straight = Trainer(tiny_config(8, **extra), run_dir=create_run_dir(tmp_path / "a", tiny_config(8, **extra)),
-                       dataset=data)
-    straight.run()
-    cfg = tiny_config(5, **extra)
-    half = Trainer(cfg, run_dir=create_run_dir(tmp_path / "b", cfg), dataset=data)
-    half.run()
+    straight, half = train_straight_and_half(tmp_path, lambda steps: tiny_config(steps, **extra), 8, 5, data)
     saved_pl, saved_avg = half.G.pl_mean.clone(), half.G.mapping.w_avg.clone()
     del half
-    resumed = Trainer.from_checkpoint(latest_checkpoint(tmp_path / "b" / "checkpoints"), run_dir=tmp_path / "b",
-                                      dataset=data, overrides={"train.steps": 8})
+    resumed = resume_half(tmp_path, 8, data)
     assert torch.equal(resumed.G.pl_mean, saved_pl) and saved_pl.item() > 0
     assert torch.equal(resumed.G.mapping.w_avg, saved_avg) and torch.count_nonzero(saved_avg) > 0
     resumed.run()
