@@ -34,7 +34,7 @@ CLASSIFIED_DATASETS = ("mnist", "stacked-mnist")  # datasets whose channels the 
 PROBE_POINTS = 1000  # real and fake points each for the D* probe and the JS estimate (KDEs are O(n^2))
 C2ST_POINTS = 1000  # real and fake points each for the fresh classifier (an MLP: about 0.3 s on one core)
 # real and fake images each for the fresh classifier: on mnist-dcgan's last round 500 a side read
-# 65% [61, 70] where 2,500 read 78% [76, 79], as `ganforge eval --metrics c2st` does (docs/benchmarks.md);
+# 63.8% [59.5, 67.9] where `ganforge eval --metrics c2st` (2,500 a side) read 78.6% [77.0, 80.2] (docs/benchmarks.md);
 # about 3 s of generation and 4 s of MLP on one core for 28x28 images
 C2ST_IMAGES = 2500
 
