@@ -162,7 +162,7 @@ def interpolation_sheet(G: Generator, walks: int, steps: int, label, gen, trunca
             la = labels.to(G.device) if labels is not None else None
             w_a, w_b = G.net.mapping(a, la, truncation), G.net.mapping(b, la, truncation)  # (walks, w_dim)
             w = lerp(w_a, w_b, t).reshape(walks * steps, -1)  # (walks * steps, w_dim), one walk per row
-            return _synthesise(G.net, w[:, None, :].expand(-1, G.net.num_ws, -1)), steps
+            return _synthesise(G.net, w), steps
     walk = lerp if G.noise == "uniform" else slerp
     z = walk(a, b, t).reshape(walks * steps, -1)  # (walks * steps, z_dim), row-major: one walk per row
     if labels is not None:
@@ -195,8 +195,7 @@ def mixing_sheet(G: Generator, n: int, crossover: int | None, label, gen, trunca
         w_rows, w_cols = net.mapping(z_rows, labels, truncation), net.mapping(z_cols, labels, truncation)  # (n, w_dim)
         first = (torch.arange(net.num_ws, device=w_rows.device) < k)[None, None, :, None]  # (1, 1, num_ws, 1)
         cells = torch.where(first, w_rows[:, None, None, :], w_cols[None, :, None, :])  # (n, n, num_ws, w_dim)
-        rows = _synthesise(net, w_rows[:, None, :].expand(-1, net.num_ws, -1))  # (n, C, H, W)
-        cols = _synthesise(net, w_cols[:, None, :].expand(-1, net.num_ws, -1))  # (n, C, H, W)
+        rows, cols = _synthesise(net, w_rows), _synthesise(net, w_cols)  # (n, C, H, W) each
         grid = _synthesise(net, cells.reshape(n * n, net.num_ws, -1)).view(n, n, *rows.shape[1:])
     top = torch.cat([torch.full_like(rows[:1], -1.0), cols])  # (n + 1, C, H, W): a black corner, then B_j
     body = torch.cat([rows[:, None], grid], dim=1).flatten(0, 1)  # (n (n + 1), C, H, W): A_i, then its cells
@@ -220,7 +219,10 @@ class _eval:
 
 
 def _synthesise(net, ws: torch.Tensor, batch: int = 500) -> torch.Tensor:
-    """Images (N, C, H, W) on the CPU from per-layer styles ws (N, num_ws, w_dim), in batches."""
+    """Images (N, C, H, W) on the CPU from per-layer styles ws (N, num_ws, w_dim), or one w (N, w_dim)
+    for every layer, in batches."""
+    if ws.ndim == 2:
+        ws = ws[:, None, :].expand(-1, net.num_ws, -1)  # (N, num_ws, w_dim)
     return torch.cat([net.synthesis(ws[i : i + batch]).float().cpu() for i in range(0, len(ws), batch)])
 
 
