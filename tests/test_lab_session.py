@@ -105,7 +105,7 @@ def test_snapshot_holds_every_view_of_the_2d_game(lab):
     heat = arr(s["heat"], HEAT_RES, HEAT_RES)
     assert heat.min() >= 0 and heat.max() <= 1  # a probability for the minimax family
     real, fake, arrows = arr(s["real"], N_SHOW, 2), arr(s["fake"], N_SHOW, 2), arr(s["arrows"], N_SHOW, 2)
-    assert np.isfinite(fake).all() and np.abs(arrows).sum() > 0
+    assert np.isfinite(real).all() and np.isfinite(fake).all() and np.abs(arrows).sum() > 0
     assert arr(s["mesh"], MESH_RES * MESH_RES, 2).shape == (MESH_RES * MESH_RES, 2)
     t = s["terms"]
     assert t["value"] == pytest.approx(t["log_d_real"] + t["log_one_minus_d_fake"])

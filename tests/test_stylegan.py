@@ -288,3 +288,33 @@ def test_sample_truncation_refused_for_a_generator_without_styles(tmp_path, caps
         assert main(["sample", str(run), *extra, "--out", str(tmp_path / "x.png")]) == 1
         err = capsys.readouterr().err.strip()
         assert "needs a StyleGAN generator" in err and "model.arch dcgan" in err and len(err.splitlines()) == 1
+
+
+def test_truncation_sheet_walks_each_latent_to_the_average_image(stylegan_run):
+    from ganforge.commands.sample import truncation_sheet
+    from ganforge.engine.generator import load_generator
+
+    G = load_generator(stylegan_run)
+    sheet, columns = truncation_sheet(G, 3, (1.0, 0.5, 0.0), gen=torch.Generator().manual_seed(0))
+    assert columns == 3 and sheet.shape == (9, 1, 8, 8)
+    grid = sheet.view(3, 3, 1, 8, 8)  # (row = latent, column = psi, C, H, W)
+    assert torch.allclose(grid[:, 2], grid[:1, 2].expand(3, -1, -1, -1), atol=1e-6)  # psi 0: one image
+    z = G.sample_z(3, torch.Generator().manual_seed(0))
+    assert torch.allclose(grid[:, 0], G.generate(3, z=z), atol=1e-6)  # psi 1: the samples themselves
+    assert (grid[:, 0] - grid[:, 1]).abs().max() > 1e-4  # psi 0.5 differs from both ends
+
+
+def test_report_shows_truncation_and_mixing_for_a_stylegan_run_only(stylegan_run, tmp_path):
+    from ganforge.report import build_report
+
+    page = build_report(stylegan_run)
+    assert "Styles: truncation and mixing" in page and "psi = 1, 0.85, 0.7, 0.5, 0.25, 0" in page
+    assert page.count("data:image/png;base64") >= 2 and "first 2 of 4 layers" in page
+    styles = lambda text: text.split("Styles: truncation and mixing")[1]  # noqa: E731
+    assert styles(build_report(stylegan_run)) == styles(page)  # a fixed seed: the same sheets each time
+    run = tmp_path / "dcgan"
+    args = ["train", "--preset", "digits", "--out", str(run), "--no-report"]
+    for s in ("model.g_channels=4", "model.d_channels=4", "train.steps=1", "train.batch_size=8", "train.progress=false"):
+        args += ["--set", s]
+    assert main(args) == 0
+    assert "Styles: truncation" not in build_report(run)

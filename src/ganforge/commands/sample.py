@@ -202,6 +202,20 @@ def mixing_sheet(G: Generator, n: int, crossover: int | None, label, gen, trunca
     return torch.cat([top, body]), n + 1
 
 
+TRUNCATION_PSIS = (1.0, 0.85, 0.7, 0.5, 0.25, 0.0)
+
+
+def truncation_sheet(G: Generator, n: int, psis=TRUNCATION_PSIS, label=None, gen=None) -> tuple[torch.Tensor, int]:
+    """The truncation trick's figure (Karras et al. 2019, fig. 8): n rows, one latent each, and one
+    column per psi in ``psis``: w = w_avg + psi (w - w_avg), from the sample itself (psi 1) to the
+    average image (psi 0). A conditional model draws each row's class unless ``label`` is given."""
+    z = G.sample_z(n, gen)  # (n, z_dim)
+    labels = G.check_labels(label, n) if label is not None else G.sample_labels(n, gen)  # (n,) or None
+    with _eval(G.net):
+        ws = torch.stack([G.net.mapping(z, labels, psi) for psi in psis], dim=1)  # (n, len(psis), w_dim)
+        return _synthesise(G.net, ws.flatten(0, 1)), len(psis)
+
+
 class _eval:
     """Run a network in eval mode without gradients, restoring its mode afterwards."""
 

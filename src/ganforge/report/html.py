@@ -272,6 +272,39 @@ def _translation_section(run_dir: Path, cfg: dict, lines: list[dict]) -> str:
     return "\n".join(parts)
 
 
+def _rows(images: torch.Tensor, k: int) -> list[tuple[torch.Tensor, ...]]:
+    """A sheet of images (N, C, H, W) in reading order as rows of ``k``, as :func:`_grid_png` takes them."""
+    return [tuple(images[i : i + k]) for i in range(0, len(images), k)]
+
+
+def _styles_section(run_dir: Path, cfg: dict, trainer=None) -> str:
+    """A StyleGAN G's truncation sheet and style-mixing sheet (``ganforge sample --truncation`` and
+    ``--mix`` draw the same figures at any size), from G_ema of the live trainer or the latest
+    checkpoint, with a fixed seed so reports of one run compare; "" for other generators."""
+    from ganforge.commands.sample import TRUNCATION_PSIS, mixing_sheet, truncation_sheet
+    from ganforge.engine.generator import load_generator
+    from ganforge.errors import GanforgeError
+
+    if cfg.get("model", {}).get("arch") != "stylegan" or cfg.get("model", {}).get("game", "gan") != "gan":
+        return ""
+    try:
+        G = trainer.generator() if trainer is not None else load_generator(run_dir)
+    except GanforgeError as e:  # no checkpoint yet: say so, do not fail the report
+        return f"<p class='muted'>No style sheets: {html.escape(str(e))}</p>"
+    gen = torch.Generator(G.device).manual_seed(0)
+    trunc, columns = truncation_sheet(G, 6, TRUNCATION_PSIS, gen=gen)
+    mix, side = mixing_sheet(G, 5, None, None, gen)
+    psis = ", ".join(f"{p:g}" for p in TRUNCATION_PSIS)
+    return (f"<p>Truncation: each row is one latent, each column pulls its w towards the average w by psi = "
+            f"{psis} (psi 1: the sample as drawn; psi 0: the average image). Style mixing: the top row "
+            f"and the left column are samples; each cell takes the left sample's styles on the first "
+            f"{G.net.num_ws // 2} of {G.net.num_ws} layers (coarse: shape, pose) and the top sample's on the rest "
+            f"(fine: stroke, texture).</p>"
+            f'<div class="grid">{_figure(_grid_png(_rows(trunc, columns)), "truncation: psi falls left to right")}'
+            f'{_figure(_grid_png(_rows(mix, side)), "style mixing: coarse styles from the left, fine from the top")}'
+            "</div>")
+
+
 class _Snapshot:
     """G and D of one round, as the surface plots need them."""
 
@@ -442,6 +475,9 @@ def build_report(run_dir: str | Path, trainer=None, surfaces: bool = True) -> st
         parts += ["<h2>Translations</h2>", _translation_section(run_dir, cfg, lines)]
     else:
         parts += ["<h2>Samples over time</h2>", _samples_section(run_dir)]
+        styles = _styles_section(run_dir, cfg, trainer)
+        if styles:
+            parts += ["<h2>Styles: truncation and mixing</h2>", styles]
     if surfaces:
         section = _surface_section(run_dir, trainer)
         if section:
