@@ -47,9 +47,11 @@ def test_cluster_count_out_of_range_is_a_clear_error(k):
         cluster_labels(images, k)
 
 
-def test_clusters_on_points_or_negative_are_rejected():
-    with pytest.raises(ConfigError, match="point distribution"):
-        load_dataset(Config().with_overrides({"data.name": "ring8", "data.clusters": 4}).data)
+def test_clusters_on_points_are_accepted_and_negative_rejected():
+    # point data is self-conditioned too (tests/test_point_clusters.py): no longer refused
+    dist = load_dataset(Config().with_overrides({"data.name": "ring8", "data.clusters": 4,
+                                                 "model.conditional": True}).data)
+    assert dist.n_classes == 4
     with pytest.raises(ConfigError, match="data.clusters must be an integer >= 0"):
         load_dataset(Config().with_overrides({"data.name": "digits", "data.clusters": -1}).data)
 

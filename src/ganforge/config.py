@@ -309,8 +309,6 @@ def _no_packed_conditional(cfg: "Config") -> str | None:
 
 def _clusters_need_conditional(cfg: "Config") -> str | None:
     d, m = cfg.data, cfg.model
-    if d.clusters and d.name in _name_table("ganforge.data.mixtures:POINT_DATASETS"):
-        return f"data.clusters labels image datasets; {d.name!r} is a point distribution: set data.clusters=0"
     if d.clusters and not m.conditional:
         return (f"data.clusters={d.clusters} makes pseudo-labels for a conditional model; "
                 f"set model.conditional=true or data.clusters=0")
@@ -341,10 +339,10 @@ def _arch_fits_game(cfg: "Config") -> str | None:
         return f"model.game 'tabular' goes with model.arch 'ctgan' (and only it), got game {game!r}, arch {arch!r}"
     if game == "tabular":
         return None
-    if game == "ssl":  # the (K+1)-class D is a DCGAN D with K outputs; G is unconditional
-        return None if arch == "dcgan" and not cfg.model.conditional and cfg.model.pack == 1 else \
-            (f"model.game 'ssl' goes with model.arch 'dcgan', model.conditional false and model.pack 1; got arch "
-             f"{arch!r}, conditional {cfg.model.conditional}, pack {cfg.model.pack}")
+    if game == "ssl":  # the (K+1)-class D is a DCGAN or MLP D with K outputs; G is unconditional
+        return None if arch in ("dcgan", "mlp") and not cfg.model.conditional and cfg.model.pack == 1 else \
+            (f"model.game 'ssl' goes with model.arch 'dcgan' or 'mlp', model.conditional false and model.pack 1; "
+             f"got arch {arch!r}, conditional {cfg.model.conditional}, pack {cfg.model.pack}")
     if game == "gan" and arch == "unet":
         return "model.arch 'unet' is a translator: use it with model.game pix2pix or cyclegan"
     if game != "gan" and arch not in translators:

@@ -52,9 +52,12 @@ def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
     if cfg.clusters < 0:
         raise ConfigError(f"data.clusters must be >= 0 (0: the dataset's own labels), got {cfg.clusters}")
     if cfg.name in POINT_DATASETS:
-        if cfg.clusters:
-            raise ConfigError(f"data.clusters labels image datasets; {cfg.name!r} is a point distribution")
-        return make_distribution(cfg.name, cfg.path, cfg.noise_std)
+        dist = make_distribution(cfg.name, cfg.path, cfg.noise_std)
+        if cfg.clusters:  # self-conditioning: k-means clusters of a seeded sample (ganforge.data.clusters)
+            from ganforge.data.clusters import with_point_clusters
+
+            dist = with_point_clusters(dist, cfg.clusters)
+        return dist
     if cfg.name in TRANSLATION_DATASETS:
         return load_translation_dataset(cfg)
     if cfg.name in TABLE_DATASETS:

@@ -41,6 +41,11 @@ class PointDistribution(ABC):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` samples, (n, dim) float32."""
 
+    def sample_with_labels(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``n`` samples (n, dim) and their labels (n,), or None for an unlabelled distribution (all
+        but the self-conditioned ones of :mod:`ganforge.data.clusters`). Same draws as :meth:`sample`."""
+        return self.sample(n, generator), None
+
     def log_prob(self, x: torch.Tensor) -> torch.Tensor | None:
         """Exact log density at ``x`` (n, dim) -> (n,), or None where it is not known in closed form."""
         return None

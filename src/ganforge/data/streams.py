@@ -21,8 +21,9 @@ class PointStream:
         self.dist = dist
         self.generator = torch.Generator().manual_seed(seed)
 
-    def next(self, n: int) -> tuple[torch.Tensor, None]:
-        return self.dist.sample(n, self.generator), None
+    def next(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``n`` fresh points (n, dim) and their cluster labels (n,) when self-conditioned, else None."""
+        return self.dist.sample_with_labels(n, self.generator)
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state()}
