@@ -1,8 +1,11 @@
 """Mode coverage on the PacGAN mixtures under a wall-clock training budget.
 
-For each preset and seed: train for ``--budget`` seconds of wall time (or ``--steps`` rounds), then
-draw 2,500 samples and apply the PacGAN/VEEGAN protocol (nearest mode, 3-std rule): modes captured,
-high-quality fraction, reverse KL. Both the raw generator and its EMA are reported.
+For each preset and seed: train for ``--budget`` seconds of wall time (or a fixed number of rounds,
+``--budget 0 --steps N``: fair when the machine is shared), then draw 2,500 samples and apply the
+PacGAN/VEEGAN protocol (nearest mode, 3-std rule): modes captured, high-quality fraction, reverse
+KL. Both the raw generator and its EMA are reported, with the rounds per second each run got and
+the machine's load average when the runs started; the summary gives worst / median / best over
+the seeds (the worst seed named).
 
 With ``--drs-seconds S`` the last S seconds of the budget fit a density-ratio discriminator for
 discriminator rejection sampling (Azadi et al. 2019), and the corrected samples of G_ema are
@@ -10,11 +13,14 @@ reported beside the raw ones (same G, same total training time).
 
     python benchmarks/bench_modes.py --presets ring8 grid25 --seeds 0 1 2 3 4 --budget 60
     python benchmarks/bench_modes.py --presets ring8 grid25 --seeds 0 1 2 3 4 --budget 60 --drs-seconds 10
+    python benchmarks/bench_modes.py --presets grid25 --seeds 0 1 2 --budget 0 --steps 10000 \
+        --set data.clusters=25 --set model.conditional=true --set model.pack=1
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -67,7 +73,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     keys = ("raw", "ema", "drs") if args.drs_seconds else ("raw", "ema")
     head = {"raw": "G: modes  HQ%  revKL", "ema": "G_ema: modes  HQ%  revKL", "drs": "G_ema+DRS (accept)"}
-    print(f"{'preset':<8}{'seed':>5}{'rounds':>8}{'s':>6}  " + "".join(f"{head[k]:<26}" for k in keys))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    print(f"{args.threads} thread(s), load average at start {load}, overrides {args.overrides or 'none'}")
+    print(f"{'preset':<8}{'seed':>5}{'rounds':>8}{'s':>6}{'r/s':>6}  " + "".join(f"{head[k]:<26}" for k in keys))
     rows = []
     for preset in args.presets:
         for seed in args.seeds:
@@ -81,15 +89,26 @@ def main() -> None:
                 if key == "drs":
                     cell += f" ({100 * r['acceptance']:.0f}%)"
                 cells.append(f"{cell:<26}")
-            print(f"{preset:<8}{seed:>5}{r['rounds']:>8}{r['seconds']:>6.0f}  " + "".join(cells), flush=True)
+            rate = r["rounds"] / max(r["seconds"], 1e-9)
+            print(f"{preset:<8}{seed:>5}{r['rounds']:>8}{r['seconds']:>6.0f}{rate:>6.0f}  " + "".join(cells), flush=True)
     for preset in args.presets:
         for key in keys:
-            ms = [r[key] for r in rows if r["preset"] == preset and key in r]
-            if ms:
-                print(f"{preset} {key}: median modes {statistics.median(m.modes_captured for m in ms)}, "
-                      f"median HQ {100 * statistics.median(m.hq_fraction for m in ms):.1f}%, "
-                      f"median rev-KL {statistics.median(m.reverse_kl for m in ms):.3f}, "
-                      f"all modes on {sum(m.modes_captured == m.n_modes for m in ms)}/{len(ms)} seeds")
+            runs = [r for r in rows if r["preset"] == preset and key in r]
+            if runs:
+                print(f"{preset} {key}: " + spread(runs, key))
+
+
+def spread(runs: list[dict], key: str) -> str:
+    """Worst / median / best of modes, HQ and reverse KL over ``runs`` (worst seed named)."""
+    ms = [r[key] for r in runs]
+    hq = sorted((100 * m.hq_fraction, r["seed"]) for r, m in zip(runs, ms))
+    kl = sorted(((m.reverse_kl, r["seed"]) for r, m in zip(runs, ms)), reverse=True)
+    modes = sorted((m.modes_captured, r["seed"]) for r, m in zip(runs, ms))
+    return (f"modes worst {modes[0][0]}/{ms[0].n_modes} (seed {modes[0][1]}), all on "
+            f"{sum(m.modes_captured == m.n_modes for m in ms)}/{len(ms)} seeds; "
+            f"HQ% worst/median/best {hq[0][0]:.1f} (seed {hq[0][1]}) / {statistics.median(h for h, _ in hq):.1f} / "
+            f"{hq[-1][0]:.1f}; rev-KL worst/median/best {kl[0][0]:.3f} (seed {kl[0][1]}) / "
+            f"{statistics.median(k for k, _ in kl):.3f} / {kl[-1][0]:.3f}")
 
 
 if __name__ == "__main__":
