@@ -17,9 +17,15 @@ G is trained by feature matching (sec. 3.1): the squared distance between the ba
 last hidden layer on real and generated images, which is what made the semi-supervised results.
 The trained D (its moving average when kept) is the classifier: ``ganforge eval RUN --metrics
 accuracy`` scores it on the test split, ``ganforge export RUN --classifier`` writes it out.
+
+Networks (``model.arch``): ``dcgan``, a small DCGAN G and D (:mod:`ganforge.nets.dcgan`), or
+``mlp``, the paper's MNIST MLPs (:mod:`ganforge.nets.ssl_mlp`: weight-normalised D with Gaussian
+noise on every layer's input, noise drawn from the run's seeded noise generator).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +34,9 @@ from ganforge.errors import ConfigError
 from ganforge.games.base import Game, Terms
 from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.nets.spec import NetworkSpec
+from ganforge.nets.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator
+
+ARCHS = ("dcgan", "mlp")  # model.arch values the ssl game builds
 
 
 def real_logit(class_logits: torch.Tensor) -> torch.Tensor:
@@ -91,15 +100,31 @@ class SSLGame(Game):
 
     def build(self, spec):
         m = self.cfg.model
+        if m.arch == "mlp":  # Salimans et al.'s MNIST networks; D adds its own noise (loss.d_input_noise on the image)
+            G = SSLMLPGenerator(m.z_dim, spec.data_shape)
+            D = SSLMLPDiscriminator(math.prod(spec.data_shape), spec.n_classes, self.cfg.loss.d_input_noise)
+            if self.data is not None:  # weight norm's data-dependent initialisation on 500 training images, as
+                # their code; its own seeded generator (a resumed run loads the weights it set)
+                g = torch.Generator().manual_seed(self.cfg.train.seed + 9)
+                pick = torch.randperm(len(self.data), generator=g)[:500]
+                D.init_from(self.data.batch(pick)[0], g)
+            return {"G": G, "D": D}
+        if m.arch != "dcgan":
+            raise ConfigError(f"model.game 'ssl' builds model.arch {' or '.join(ARCHS)}; got {m.arch!r}")
         c, r, _ = spec.data_shape
         G = DCGANGenerator(m.z_dim, c, r, m.g_channels, 0)
         D = DCGANDiscriminator(c, r, m.d_channels, m.spectral_norm, 1, 0, n_outputs=spec.n_classes)
         return {"G": G, "D": D}
 
+    def _noise_kwargs(self, tr) -> dict:
+        """The MLP D draws its layers' noise from the run's noise generator (resume stays bit-exact)."""
+        return {"generator": tr.noise_gen} if self.cfg.model.arch == "mlp" else {}
+
     def _noisy(self, tr, x: torch.Tensor) -> torch.Tensor:
-        """D's input with Gaussian noise of std loss.d_input_noise (Salimans et al.'s MNIST D: 0.3)."""
+        """D's input with Gaussian noise of std loss.d_input_noise (Salimans et al.'s MNIST D: 0.3);
+        the MLP D adds it itself, on every layer."""
         std = tr.cfg.loss.d_input_noise
-        if std == 0:
+        if std == 0 or self.cfg.model.arch == "mlp":
             return x
         return x + std * torch.randn(x.shape, generator=tr.noise_gen, device=tr.noise_gen.device).to(x.device)
 
@@ -116,7 +141,7 @@ class SSLGame(Game):
         # one forward over the three batches (D has no batch norm, so this equals three calls)
         # DiffAugment / ADA (tr.augment, the identity when off) on all three batches alike
         both = torch.cat([tr.augment(x_lab), tr.augment(real), tr.augment(fake)])
-        logits = tr.D_train(self._noisy(tr, both)).float()  # (B_l + 2B, K)
+        logits = tr.D_train(self._noisy(tr, both), **self._noise_kwargs(tr)).float()  # (B_l + 2B, K)
         lab_logits, real_logits, fake_logits = logits.split([n_lab, n_real, len(fake)])
         tr.augment.observe(real_logit(real_logits))  # ADA's r_t = E[sign(D(real))] on the unlabelled batch
         supervised, unsupervised = ssl_d_losses(lab_logits, y_lab, real_logits, fake_logits)
@@ -139,13 +164,14 @@ class SSLGame(Game):
         real = self._real if self._real is not None else shard(tr.real_batch(B)[0])
         self._real = None
         fake = tr.G_train(shard(tr.sample_z(B))).float()
+        noise = self._noise_kwargs(tr)
         with torch.no_grad():
-            real_features = tr.D.features(tr.augment(real)).float()  # (B, F): D's last hidden layer
-        fake_features = tr.D.features(tr.augment(fake)).float()
+            real_features = tr.D.features(tr.augment(real), **noise).float()  # (B, F): D's last hidden layer
+        fake_features = tr.D.features(tr.augment(fake), **noise).float()
         terms = Terms()
         terms.add("g_loss", mean_feature_matching(real_features, fake_features))
         with torch.no_grad():
-            terms.note("d_fake_g", torch.sigmoid(real_logit(tr.D.out(fake_features.detach()).float())).mean())
+            terms.note("d_fake_g", torch.sigmoid(real_logit(tr.D.out(fake_features.detach(), **noise).float())).mean())
         return terms
 
     def save_samples(self, tr, path, n: int = 64):
