@@ -9,8 +9,8 @@ Its last hidden layer (250 units) is what feature matching matches. The noise dr
 ``generator`` its caller passes, so a run that resumes from a checkpoint draws the same noise.
 
 G: z -> 500 -> 500 -> C*H*W, softplus with batch norm (a learnt shift, no scale, as their code) on
-the hidden layers, a weight-normalised output layer and tanh for images in [-1, 1] (their code:
-sigmoid on [0, 1] data).
+the hidden layers, a weight-normalised output layer a and tanh(a / 2) for images in [-1, 1]: on
+D's [0, 1] scale that is sigmoid(a), their G's output on [0, 1] data.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class _Head(nn.Module):
 
 class SSLMLPGenerator(nn.Module):
     """z (B, z_dim) -> images (B, C, H, W) in [-1, 1]: two softplus layers with batch norm, then a
-    weight-normalised layer and tanh."""
+    weight-normalised layer a and tanh(a / 2)."""
 
     def __init__(self, z_dim: int, data_shape: tuple[int, int, int], widths: tuple[int, ...] = G_WIDTHS):
         super().__init__()
@@ -152,4 +152,5 @@ class SSLMLPGenerator(nn.Module):
         h = z
         for linear, norm, shift in zip(self.hidden, self.norms, self.shifts):
             h = F.softplus(norm(linear(h)) + shift)  # (B, width)
-        return torch.tanh(self.to_image(h)).view(len(z), *self.data_shape)  # (B, C, H, W)
+        # tanh(a / 2) = 2 sigmoid(a) - 1: D's [0, 1] view of it, (x + 1) / 2, is their G's sigmoid(a) exactly
+        return torch.tanh(0.5 * self.to_image(h)).view(len(z), *self.data_shape)  # (B, C, H, W)
