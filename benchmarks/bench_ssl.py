@@ -8,13 +8,15 @@ every ``--every`` rounds, all kept), then scores every checkpoint's D on the who
 (``ganforge eval RUN --metrics accuracy --checkpoint all``), and prints the test error at each
 checkpoint with the training process's CPU time, then the mean ± std over seeds at the last one.
 ``--supervised`` also trains the same small classifier on the labelled images alone (the baseline
-the issue asks for), over the same seeds.
+the issue asks for), over the same seeds. ``--set`` passes settings to training, e.g. the paper's
+MLP networks: ``--set model.arch=mlp --set model.noise=uniform --set optim.schedule=linear``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -77,7 +79,10 @@ def main() -> None:
     args = p.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     extra = [x for s in args.extra for x in ("--set", s)]
+    load_before = os.getloadavg()[0]
     results = [train_and_score(args.preset, args.steps, s, args.every, Path(args.root), extra) for s in seeds]
+    print(f"machine load average (1 min): {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+          f"1 torch thread; extra settings: {' '.join(args.extra) or 'none'}")
     print(f"| {args.preset} seed | CPU s | " + " | ".join(f"error @ {k}" for k in results[0]["errors"]) + " |")
     print("|---|---|" + "---|" * len(results[0]["errors"]))
     for r in results:
