@@ -9,6 +9,7 @@ from ganforge.data import load_dataset
 from ganforge.data.clusters import ClusteredPoints, fit_point_clusters, nearest_centroid
 from ganforge.data.mixtures import GaussianMixture, grid25, ring8
 from ganforge.engine import Trainer
+from ganforge.engine.generator import Discriminator, load_networks
 from ganforge.errors import ConfigError
 from tests.test_resume import (
     assert_identical,
@@ -85,6 +86,18 @@ def test_resume_is_bit_exact_with_point_clusters(tmp_path):
     assert resumed.step_count == 4 and torch.equal(resumed.data.centroids, straight.data.centroids)
     resumed.run()
     assert_identical(straight, resumed)
+
+
+def test_d_labels_unlabelled_points_by_their_cluster_also_when_loaded_without_data(tmp_path):
+    straight, _ = train_straight_and_half(tmp_path, lambda steps: small_config(steps, **SELF_CONDITIONED), 3, 2)
+    x = ring8().sample(64, torch.Generator().manual_seed(5))  # (64, 2)
+    y = nearest_centroid(x, straight.data.centroids)
+    # the decision surface (lab, report, D*) asks D about x as a sample of the cluster it falls in
+    assert torch.equal(straight.d_logits(x), straight.d_logits(x, y))
+    assert not torch.equal(straight.d_logits(x), straight.d_logits(x, (y + 1) % 8))  # the label matters
+    _, _, nets = load_networks(tmp_path / "a")  # rebuilt from the checkpoint alone: centroids included
+    assert torch.equal(nets["D"].centroids, straight.data.centroids)
+    assert torch.equal(Discriminator(nets["D"])(x), straight.d_logits(x))
 
 
 @pytest.mark.parametrize("k", [1, 41])

@@ -20,6 +20,7 @@ import dataclasses
 
 import numpy as np
 import torch
+from torch import nn
 
 from ganforge.data.base import ImageDataset
 from ganforge.data.mixtures import PointDistribution
@@ -113,3 +114,24 @@ class ClusteredPoints(PointDistribution):
 def with_point_clusters(dist: PointDistribution, k: int, seed: int = 0) -> ClusteredPoints:
     """``dist`` whose samples carry their k-means cluster (``data.clusters=k`` on point data)."""
     return ClusteredPoints(dist, k, seed)
+
+
+class CentroidLabelledD(nn.Module):
+    """A conditional D on self-conditioned points that labels an unlabelled input by its nearest
+    centroid: ``forward(x)`` is ``net(x, nearest_centroid(x))``, the question D is asked about x by
+    the data stream (is x real, as a sample of the cluster it falls in?). The decision surface of
+    the lab, the report and the D* comparison are drawn this way; training always passes labels.
+
+    The centroids (k, dim) are a buffer, saved with D's weights, so a run's D labels points the
+    same way when it is loaded without its data.
+    """
+
+    def __init__(self, net: nn.Module, centroids: torch.Tensor):
+        super().__init__()
+        self.net = net
+        self.register_buffer("centroids", centroids.detach().clone().float())  # (k, dim)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if labels is None:
+            labels = nearest_centroid(x, self.centroids)  # (B,) the cluster of each point
+        return self.net(x, labels)

@@ -42,6 +42,14 @@ class GANGame(Game):
 
     def build(self, spec):
         G, D = build_networks(self.cfg.model, spec.data_shape, spec.n_classes)
+        if self.cfg.data.clusters and self.cfg.model.conditional and len(spec.data_shape) == 1:
+            # self-conditioned points: D labels an unlabelled point by its cluster (ganforge.data.clusters);
+            # rebuilt without the data, the centroids come from the checkpoint's weights
+            from ganforge.data.clusters import CentroidLabelledD
+
+            centroids = getattr(self.data, "centroids", None)
+            D = CentroidLabelledD(D, centroids if centroids is not None else
+                                  torch.zeros(self.cfg.data.clusters, spec.data_shape[0]))
         return {"G": G, "D": D}
 
     def d_loss(self, tr) -> Terms:
