@@ -156,6 +156,8 @@ def test_config_accepts_mlp_and_refuses_other_archs_in_one_line():
     with pytest.raises(ConfigError, match="model.game 'ssl' goes with model.arch 'dcgan' or 'mlp'") as e:
         mlp_config(**{"model.arch": "resnet"})
     assert "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match="model.spectral_norm applies to the ssl game's dcgan D"):
+        Trainer(mlp_config(**{"model.spectral_norm": True}), dataset=banded())
 
 
 def test_one_round_moves_every_trained_weight():

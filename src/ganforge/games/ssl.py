@@ -101,6 +101,9 @@ class SSLGame(Game):
     def build(self, spec):
         m = self.cfg.model
         if m.arch == "mlp":  # Salimans et al.'s MNIST networks; D adds its own noise (loss.d_input_noise on the image)
+            if m.spectral_norm:
+                raise ConfigError("model.spectral_norm applies to the ssl game's dcgan D; the mlp D is weight-"
+                                  "normalised: set model.spectral_norm=false or model.arch=dcgan")
             G = SSLMLPGenerator(m.z_dim, spec.data_shape)
             D = SSLMLPDiscriminator(math.prod(spec.data_shape), spec.n_classes, self.cfg.loss.d_input_noise)
             if self.data is not None:  # weight norm's data-dependent initialisation on 500 training images, as
