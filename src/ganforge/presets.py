@@ -128,7 +128,7 @@ _SRGAN_X4 = {**_SR_X4, "model.init_from": "runs/sr-psnr-x4", "loss.name": "nonsa
 # logit fixed at 0, G trained by feature matching; their MNIST recipe's Adam(3e-3, beta1 0.5), batch
 # 100 labelled + 100 unlabelled, Gaussian noise of std 0.3 on D's input; a small DCGAN G and D (CPU size)
 # instead of their MLPs (model.arch mlp builds those: 23.0% test error at 1200 rounds against the DCGAN
-# pair's 8.1%, 15.7% at 6000, docs/benchmarks.md)
+# pair's 8.1%, 5.6% at 12,000 on one seed where the DCGAN pair was not measured, docs/benchmarks.md)
 _SSL_MNIST = {
     "model.game": "ssl", "model.arch": "dcgan", "data.name": "mnist", "data.labels_per_class": 10,
     "model.z_dim": 100, "model.g_channels": 16, "model.d_channels": 32, "loss.d_input_noise": 0.3,
