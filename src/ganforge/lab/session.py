@@ -85,6 +85,7 @@ class LabSession:
     def start(self) -> None:
         """Start the session's training thread (it builds the networks first)."""
         self.worker = SnapshotWorker(self.outbox, self._worker_failed, name=f"lab-snapshots-{self.id}")
+        self._update_public()  # listed with its id from the start, before the networks are built
         self._thread = threading.Thread(target=self._main, name=f"lab-session-{self.id}", daemon=True)
         self._thread.start()
 
