@@ -8,24 +8,10 @@ import pytest
 import torch
 
 from ganforge.config import Config
-from ganforge.data.base import ImageDataset
 from ganforge.engine import Trainer
 from ganforge.errors import ConfigError
 from ganforge.nets.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator, WNLinear
-
-
-def banded(n_per_class=20, classes=3, size=8, seed=0) -> ImageDataset:
-    """Class k: a bright band of rows 2k..2k+1 on a dark, noisy image."""
-    g = np.random.default_rng(seed)
-    images, labels = [], []
-    for k in range(classes):
-        x = g.integers(0, 60, (n_per_class, 1, size, size))
-        x[:, :, 2 * k : 2 * k + 2, :] += 180
-        images.append(x)
-        labels += [k] * n_per_class
-    images = torch.from_numpy(np.concatenate(images).clip(0, 255).astype(np.uint8))
-    return ImageDataset(name="banded", images=images, labels=torch.tensor(labels),
-                        classes=[str(k) for k in range(classes)], info={"split": "train"})
+from tests.test_ssl import striped
 
 
 def mlp_config(**extra) -> Config:
@@ -130,7 +116,7 @@ def test_data_dependent_init_standardises_every_layer():
     """After init_from (noise off), each unit's pre-activation on the batch has mean 0 and std 1."""
     torch.manual_seed(0)
     D = SSLMLPDiscriminator(64, 3, input_noise=0.0, hidden_noise=0.0)
-    x = banded().batch(torch.arange(60))[0]  # (60, 1, 8, 8)
+    x = striped(20).batch(torch.arange(60))[0]  # (60, 1, 8, 8)
     D.init_from(x)
     h = x.flatten(1).add(1).mul(0.5)
     for layer in [*D.body, D.out.linear]:
@@ -139,7 +125,7 @@ def test_data_dependent_init_standardises_every_layer():
         torch.testing.assert_close(pre.std(0), torch.ones(pre.shape[1]), atol=1e-3, rtol=0)
         h = torch.relu(pre)
     # the game initialises D on the training images when it has them
-    trainer = Trainer(mlp_config(), dataset=banded())
+    trainer = Trainer(mlp_config(), dataset=striped(20))
     noisy = x.flatten(1).add(1).mul(0.5) + 0.3 * torch.randn(60, 64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         pre = trainer.D.body[0](noisy)  # the init pass saw the image with its training noise (std 0.3)
@@ -157,11 +143,11 @@ def test_config_accepts_mlp_and_refuses_other_archs_in_one_line():
         mlp_config(**{"model.arch": "resnet"})
     assert "\n" not in str(e.value)
     with pytest.raises(ConfigError, match="model.spectral_norm applies to the ssl game's dcgan D"):
-        Trainer(mlp_config(**{"model.spectral_norm": True}), dataset=banded())
+        Trainer(mlp_config(**{"model.spectral_norm": True}), dataset=striped(20))
 
 
 def test_one_round_moves_every_trained_weight():
-    trainer = Trainer(mlp_config(), dataset=banded())
+    trainer = Trainer(mlp_config(), dataset=striped(20))
     assert isinstance(trainer.D, SSLMLPDiscriminator) and isinstance(trainer.G, SSLMLPGenerator)
     torch_state = torch.get_rng_state()
     before = {f"{m}.{k}": p.detach().clone() for m, net in trainer.nets.items() for k, p in net.named_parameters()}
@@ -174,7 +160,7 @@ def test_one_round_moves_every_trained_weight():
 
 
 def test_resume_is_bit_exact(tmp_path):
-    data = banded()
+    data = striped(20)
     a = Trainer(mlp_config(), dataset=data)
     for _ in range(2):
         a.step()
@@ -192,12 +178,12 @@ def test_exported_classifier_is_d_in_eval_mode(tmp_path):
     from ganforge.cli import main
     from ganforge.engine.generator import load_networks, resolve_checkpoint
 
-    trainer = Trainer(mlp_config(**{"train.steps": 2, "optim.ema": 0.9}), run_dir=tmp_path / "run", dataset=banded())
+    trainer = Trainer(mlp_config(**{"train.steps": 2, "optim.ema": 0.9}), run_dir=tmp_path / "run", dataset=striped(20))
     trainer.run(2)
     out = tmp_path / "clf.pt"
     assert main(["export", str(tmp_path / "run"), "--classifier", "--out", str(out)]) == 0
     clf = torch.jit.load(str(out))
-    x = banded(n_per_class=2, seed=3).batch(torch.arange(6))[0]
+    x = striped(2, seed=3).batch(torch.arange(6))[0]
     D_ema = trainer.ema_nets["D"]
     with torch.no_grad():
         expected = D_ema(x)  # the moving average, in eval mode: no noise
