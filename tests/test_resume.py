@@ -66,6 +66,20 @@ def resume_half(tmp_path, total: int, data=None) -> Trainer:
                                    dataset=data, overrides={"train.steps": total})
 
 
+def stepped_and_resumed(a: Trainer, tmp_path, data=None, before: int = 2, after: int = 3) -> Trainer:
+    """Step ``a`` ``before`` rounds, checkpoint it, step it ``after`` more; return a trainer resumed
+    from that checkpoint and stepped the same ``after`` rounds (it must equal ``a``: :func:`assert_identical`)."""
+    for _ in range(before):
+        a.step()
+    path = a.save_checkpoint(tmp_path / "ck")
+    for _ in range(after):
+        a.step()
+    b = Trainer.from_checkpoint(path, dataset=data)
+    for _ in range(after):
+        b.step()
+    return b
+
+
 @pytest.mark.parametrize("extra, dataset", [
     ({}, None),  # point data: generator-based stream
     ({"model.arch": "dcgan", "model.g_channels": 4, "model.d_channels": 4, "loss.name": "wgan-gp",

@@ -11,6 +11,7 @@ from ganforge.config import Config
 from ganforge.engine import Trainer
 from ganforge.errors import ConfigError
 from ganforge.nets.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator, WNLinear
+from tests.test_resume import assert_identical, stepped_and_resumed
 from tests.test_ssl import striped
 
 
@@ -162,16 +163,7 @@ def test_one_round_moves_every_trained_weight():
 def test_resume_is_bit_exact(tmp_path):
     data = striped(20)
     a = Trainer(mlp_config(), dataset=data)
-    for _ in range(2):
-        a.step()
-    path = a.save_checkpoint(tmp_path / "ck")
-    for _ in range(3):
-        a.step()
-    b = Trainer.from_checkpoint(path, dataset=data)
-    for _ in range(3):
-        b.step()
-    wa, wb = weights(a), weights(b)
-    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert_identical(a, stepped_and_resumed(a, tmp_path, data))
 
 
 def test_exported_classifier_is_d_in_eval_mode(tmp_path):
