@@ -340,9 +340,13 @@ def _arch_fits_game(cfg: "Config") -> str | None:
     if game == "tabular":
         return None
     if game == "ssl":  # the (K+1)-class D is a DCGAN or MLP D with K outputs; G is unconditional
-        return None if arch in ("dcgan", "mlp") and not cfg.model.conditional and cfg.model.pack == 1 else \
-            (f"model.game 'ssl' goes with model.arch 'dcgan' or 'mlp', model.conditional false and model.pack 1; "
-             f"got arch {arch!r}, conditional {cfg.model.conditional}, pack {cfg.model.pack}")
+        if not (arch in ("dcgan", "mlp") and not cfg.model.conditional and cfg.model.pack == 1):
+            return (f"model.game 'ssl' goes with model.arch 'dcgan' or 'mlp', model.conditional false and model.pack 1; "
+                    f"got arch {arch!r}, conditional {cfg.model.conditional}, pack {cfg.model.pack}")
+        if arch == "mlp" and cfg.model.spectral_norm:
+            return ("model.spectral_norm applies to the ssl game's dcgan D; the mlp D is weight-normalised: "
+                    "set model.spectral_norm=false or model.arch=dcgan")
+        return None
     if game == "gan" and arch == "unet":
         return "model.arch 'unet' is a translator: use it with model.game pix2pix or cyclegan"
     if game != "gan" and arch not in translators:

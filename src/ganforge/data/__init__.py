@@ -54,9 +54,9 @@ def load_dataset(cfg: DataConfig) -> ImageDataset | PointDistribution:
     if cfg.name in POINT_DATASETS:
         dist = make_distribution(cfg.name, cfg.path, cfg.noise_std)
         if cfg.clusters:  # self-conditioning: k-means clusters of a seeded sample (ganforge.data.clusters)
-            from ganforge.data.clusters import with_point_clusters
+            from ganforge.data.clusters import ClusteredPoints
 
-            dist = with_point_clusters(dist, cfg.clusters)
+            dist = ClusteredPoints(dist, cfg.clusters)
         return dist
     if cfg.name in TRANSLATION_DATASETS:
         return load_translation_dataset(cfg)

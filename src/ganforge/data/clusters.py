@@ -111,11 +111,6 @@ class ClusteredPoints(PointDistribution):
         return f"ClusteredPoints({self.dist!r}, k={self.k}, seed={self.seed})"
 
 
-def with_point_clusters(dist: PointDistribution, k: int, seed: int = 0) -> ClusteredPoints:
-    """``dist`` whose samples carry their k-means cluster (``data.clusters=k`` on point data)."""
-    return ClusteredPoints(dist, k, seed)
-
-
 class CentroidLabelledD(nn.Module):
     """A conditional D on self-conditioned points that labels an unlabelled input by its nearest
     centroid: ``forward(x)`` is ``net(x, nearest_centroid(x))``, the question D is asked about x by

@@ -36,8 +36,6 @@ from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.nets.spec import NetworkSpec
 from ganforge.nets.ssl_mlp import SSLMLPDiscriminator, SSLMLPGenerator
 
-ARCHS = ("dcgan", "mlp")  # model.arch values the ssl game builds
-
 
 def real_logit(class_logits: torch.Tensor) -> torch.Tensor:
     """(B, K) class logits -> (B,) real/fake logit logsumexp(l): sigmoid of it is Z / (Z + 1)."""
@@ -101,9 +99,6 @@ class SSLGame(Game):
     def build(self, spec):
         m = self.cfg.model
         if m.arch == "mlp":  # Salimans et al.'s MNIST networks; D adds its own noise (loss.d_input_noise on the image)
-            if m.spectral_norm:
-                raise ConfigError("model.spectral_norm applies to the ssl game's dcgan D; the mlp D is weight-"
-                                  "normalised: set model.spectral_norm=false or model.arch=dcgan")
             G = SSLMLPGenerator(m.z_dim, spec.data_shape)
             D = SSLMLPDiscriminator(math.prod(spec.data_shape), spec.n_classes, self.cfg.loss.d_input_noise)
             if self.data is not None:  # weight norm's data-dependent initialisation on 500 training images, as
@@ -112,8 +107,6 @@ class SSLGame(Game):
                 pick = torch.randperm(len(self.data), generator=g)[:500]
                 D.init_from(self.data.batch(pick)[0], g)
             return {"G": G, "D": D}
-        if m.arch != "dcgan":
-            raise ConfigError(f"model.game 'ssl' builds model.arch {' or '.join(ARCHS)}; got {m.arch!r}")
         c, r, _ = spec.data_shape
         G = DCGANGenerator(m.z_dim, c, r, m.g_channels, 0)
         D = DCGANDiscriminator(c, r, m.d_channels, m.spectral_norm, 1, 0, n_outputs=spec.n_classes)
