@@ -42,14 +42,22 @@ from ganforge.viz import read_jsonl
 
 
 def train(preset: str, out: Path) -> float:
-    """Train ``preset`` into ``out`` on one thread unless a finished run is there; seconds taken."""
+    """Train ``preset`` into ``out`` on one thread unless a finished run is there; seconds taken.
+
+    A run stopped part-way (checkpoints but no report) is resumed from its latest checkpoint, so
+    a preset that needs hours of CPU can be trained over several sittings; the seconds returned
+    are then those of this sitting only.
+    """
     if (out / "report.html").is_file():
         return float("nan")
-    steps = read_steps(preset)
-    every = max(1, steps // 10)
-    cmd = [sys.executable, "-m", "ganforge", "train", "--preset", preset, "--out", str(out), "--overwrite",
-           "--set", "train.threads=1", "--set", f"train.checkpoint_every={every}", "--set", "train.keep_checkpoints=0",
-           "--set", "train.progress=false"]
+    if any((out / "checkpoints").glob("*")):
+        cmd = [sys.executable, "-m", "ganforge", "train", "--resume", str(out)]
+    else:
+        steps = read_steps(preset)
+        every = max(1, steps // 10)
+        cmd = [sys.executable, "-m", "ganforge", "train", "--preset", preset, "--out", str(out), "--overwrite",
+               "--set", "train.threads=1", "--set", f"train.checkpoint_every={every}",
+               "--set", "train.keep_checkpoints=0", "--set", "train.progress=false"]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     return time.perf_counter() - t0

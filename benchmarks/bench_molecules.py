@@ -22,6 +22,7 @@ import argparse
 import json
 import random
 import time
+from pathlib import Path
 
 
 def main() -> None:
@@ -31,6 +32,7 @@ def main() -> None:
     p.add_argument("--steps", default="2000", help="comma-separated milestones, in rounds")
     p.add_argument("--n", type=int, default=10000, help="graphs drawn at each milestone (default 10,000)")
     p.add_argument("--results", default="", help="append the JSON lines to this file")
+    p.add_argument("--save", default="", help="write G (and G_ema) at each milestone to DIR/STEP-NET.safetensors")
     args = p.parse_args()
 
     import torch
@@ -62,6 +64,12 @@ def main() -> None:
         for net_name, net in (("G", tr.G), ("G_ema", tr.G_ema)):
             if net is None:
                 continue
+            if args.save:
+                from safetensors.torch import save_file
+
+                Path(args.save).mkdir(parents=True, exist_ok=True)
+                save_file({k: v.contiguous() for k, v in net.state_dict().items()},
+                          str(Path(args.save) / f"{target}-{net_name}.safetensors"))
             adj, nodes = draw_graphs(net, args.n, cfg.model.z_dim, torch.Generator().manual_seed(1000 + args.seed))
             smiles = graphs_to_smiles(adj, nodes, tr.game.vocab)
             m = molecule_metrics(smiles, training, reference)
