@@ -5,7 +5,9 @@ each milestone (``--steps``, rounds) draws ``--n`` graphs from G (and from G_ema
 one) exactly as ``ganforge sample`` does, and scores them with
 :func:`ganforge.molecules.metrics.molecule_metrics`: validity, uniqueness among valid, novelty
 against the whole training set, internal diversity, the Wasserstein distances of QED, logP and SA
-against 10,000 training molecules, FCD when ``fcd_torch`` is installed. At each milestone the
+against 10,000 training molecules, FCD when ``fcd_torch`` is installed; and validity, uniqueness
+and novelty of the same graphs after MoFlow's valency correction (``corrected_*``, as
+``ganforge sample --correct`` writes them). At each milestone the
 training callback's mode-collapse check runs too (``collapse_alert``: whether it fired). Training
 time is the process's CPU time (``train_cpu_s``, the data reading excluded) and the wall-clock
 time; scoring is not counted. One JSON line per milestone goes to ``--results`` and stdout, and a
@@ -40,7 +42,8 @@ def main() -> None:
     from ganforge.diagnostics.monitor import Monitor
     from ganforge.engine import Trainer
     from ganforge.games.molgan import draw_graphs, graphs_to_smiles
-    from ganforge.molecules.metrics import molecule_metrics
+    from ganforge.molecules.correct import correct_graphs
+    from ganforge.molecules.metrics import molecule_metrics, novelty, uniqueness, validity
     from ganforge.presets import load_preset
 
     settings = {"train.seed": args.seed, "train.threads": 1, "train.progress": False}
@@ -73,6 +76,10 @@ def main() -> None:
             adj, nodes = draw_graphs(net, args.n, cfg.model.z_dim, torch.Generator().manual_seed(1000 + args.seed))
             smiles = graphs_to_smiles(adj, nodes, tr.game.vocab)
             m = molecule_metrics(smiles, training, reference)
+            # MoFlow's valency correction of the same graphs, reported beside the GAN's own figures
+            fixed = graphs_to_smiles(*correct_graphs(adj, nodes, tr.game.vocab), tr.game.vocab)
+            m.update({f"corrected_{k}": f(fixed) for k, f in
+                      (("validity", validity), ("uniqueness", uniqueness), ("novelty", lambda s: novelty(s, training)))})
             row = {"seed": args.seed, "step": target, "net": net_name, "train_cpu_s": round(cpu, 1),
                    "train_wall_s": round(wall, 1), "collapse_alert": collapse,
                    "overrides": args.overrides, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}}
@@ -83,11 +90,12 @@ def main() -> None:
                 with open(args.results, "a") as f:
                     f.write(line + "\n")
     print(f"\n{'step':>6} {'net':>5} {'cpu s':>6} {'valid':>6} {'unique':>6} {'novel':>6} {'IntDiv':>6} "
-          f"{'QED':>5} {'W1 QED':>6} {'W1 logP':>7} {'W1 SA':>6} {'collapse':>8}")
+          f"{'QED':>5} {'W1 QED':>6} {'W1 logP':>7} {'W1 SA':>6} {'collapse':>8} {'corrected V/U/N':>18}")
     for r in rows:
         print(f"{r['step']:>6} {r['net']:>5} {r['train_cpu_s']:>6.0f} {r['validity']:>6.1%} {r['uniqueness']:>6.1%} "
               f"{r['novelty']:>6.1%} {r['internal_diversity']:>6.3f} {r['qed_mean']:>5.3f} {r['qed_w1']:>6.3f} "
-              f"{r['logp_w1']:>7.3f} {r['sa_w1']:>6.3f} {r['collapse_alert']!s:>8}")
+              f"{r['logp_w1']:>7.3f} {r['sa_w1']:>6.3f} {r['collapse_alert']!s:>8} "
+              f"{r['corrected_validity']:.1%}/{r['corrected_uniqueness']:.1%}/{r['corrected_novelty']:.1%}")
 
 
 if __name__ == "__main__":

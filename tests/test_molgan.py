@@ -171,6 +171,12 @@ def test_sample_command_writes_one_line_per_graph(tmp_path, monkeypatch, capsys)
     valid_out = tmp_path / "valid.smi"
     assert main(["sample", str(run), "-n", "50", "--out", str(valid_out), "--seed", "3", "--valid-only"]) == 0
     assert valid_out.read_text().splitlines() == [s for s in expected if s != INVALID]
+    fixed_out = tmp_path / "fixed.smi"  # valency correction: valid draws unchanged, others repaired
+    assert main(["sample", str(run), "-n", "50", "--out", str(fixed_out), "--seed", "3", "--correct"]) == 0
+    fixed = fixed_out.read_text().splitlines()
+    assert all(f == e for f, e in zip(fixed, expected) if e != INVALID)
+    assert sum(f != INVALID for f in fixed) > sum(e != INVALID for e in expected)
+    assert "without it" in capsys.readouterr().out
     assert main(["sample", str(run), "-n", "5", "--out", str(tmp_path / "x.png")]) == 1
     assert "accepted: .smi, .txt" in capsys.readouterr().err
 

@@ -49,6 +49,9 @@ def add_parser(sub) -> None:
                         "exact rejection; lower keeps more samples and corrects less)")
     p.add_argument("--valid-only", action="store_true",
                    help="molecule runs: leave out the graphs that are not molecules (otherwise INVALID lines)")
+    p.add_argument("--correct", action="store_true",
+                   help="molecule runs: repair over-valent atoms and keep the largest fragment before writing "
+                        "(MoFlow's valency correction; the line says the validity with and without it)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=run)
 
@@ -62,6 +65,8 @@ def run(args) -> int:
         from ganforge.molecules.sample import run_sample
 
         return run_sample(args)
+    if args.valid_only or args.correct:
+        raise ConfigError("--valid-only and --correct apply to molecule runs (model.game molgan) only")
     out = Path(args.out)
     if out.suffix.lower() not in FORMATS:
         raise ConfigError(f"--out {out.name!r}: unsupported format; accepted: {', '.join(FORMATS)}")

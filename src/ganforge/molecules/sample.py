@@ -2,7 +2,8 @@
 
 ``ganforge sample RUN -n 10000 --out mols.smi`` draws ``n`` graphs and writes one line per graph,
 its canonical SMILES, or ``INVALID`` for a graph that is not one valid, connected molecule, so the
-file's validity can be read from it; ``--valid-only`` leaves those lines out.
+file's validity can be read from it; ``--valid-only`` leaves those lines out; ``--correct`` applies
+MoFlow's valency correction to the drawn graphs first (the printed line gives both validities).
 """
 
 from __future__ import annotations
@@ -19,8 +20,13 @@ SMILES_SUFFIXES = (".smi", ".txt")
 MAX_SAMPLES = 1_000_000  # graphs per call
 
 
-def sample_smiles(path_or_run, n: int, seed: int = 0, ema: bool = True) -> list[str | None]:
-    """``n`` SMILES (None where the graph is not a molecule) from a run's latest checkpoint."""
+def sample_smiles(path_or_run, n: int, seed: int = 0, ema: bool = True,
+                  correct: bool = False) -> list[str | None] | tuple[list[str | None], list[str | None]]:
+    """``n`` SMILES (None where the graph is not a molecule) from a run's latest checkpoint.
+
+    With ``correct``: (the drawn graphs' SMILES, the same graphs' SMILES after MoFlow's valency
+    correction, :mod:`ganforge.molecules.correct`).
+    """
     from ganforge.engine.generator import load_networks
     from ganforge.games.molgan import draw_graphs, graphs_to_smiles, vocabulary
 
@@ -29,7 +35,13 @@ def sample_smiles(path_or_run, n: int, seed: int = 0, ema: bool = True) -> list[
         raise ConfigError(f"{path_or_run} is a model.game {cfg.model.game!r} run; SMILES come from molgan runs")
     G = nets.get("G_ema") if ema and "G_ema" in nets else nets["G"]
     adj, nodes = draw_graphs(G, n, cfg.model.z_dim, torch.Generator().manual_seed(seed))
-    return graphs_to_smiles(adj, nodes, vocabulary(cfg))
+    vocab = vocabulary(cfg)
+    drawn = graphs_to_smiles(adj, nodes, vocab)
+    if not correct:
+        return drawn
+    from ganforge.molecules.correct import correct_graphs
+
+    return drawn, graphs_to_smiles(*correct_graphs(adj, nodes, vocab), vocab)
 
 
 def write_smiles(smiles: list[str | None], out: str | Path, valid_only: bool = False) -> int:
@@ -42,7 +54,7 @@ def write_smiles(smiles: list[str | None], out: str | Path, valid_only: bool = F
 def run_sample(args) -> int:
     """The ``ganforge sample`` command for a molecule run (``--out`` a .smi or .txt file)."""
     if args.drs is not None or args.interpolate is not None or args.sheet or args.label is not None:
-        raise ConfigError("a molecule run takes -n, --out, --seed, --no-ema, --valid-only and --overwrite only")
+        raise ConfigError("a molecule run takes -n, --out, --seed, --no-ema, --valid-only, --correct and --overwrite only")
     out = Path(args.out)
     if out.suffix.lower() not in SMILES_SUFFIXES:
         raise ConfigError(f"--out {out.name!r}: a molecule run writes SMILES; accepted: {', '.join(SMILES_SUFFIXES)}")
@@ -50,9 +62,15 @@ def run_sample(args) -> int:
         raise RunDirError(f"{out} already exists; use --overwrite to replace it")
     if not 1 <= args.n <= MAX_SAMPLES:
         raise ConfigError(f"-n must be between 1 and {MAX_SAMPLES}, got {args.n}")
-    smiles = sample_smiles(args.run, args.n, args.seed, ema=not args.no_ema)
+    correct = getattr(args, "correct", False)
+    smiles = sample_smiles(args.run, args.n, args.seed, ema=not args.no_ema, correct=correct)
+    if correct:
+        drawn, smiles = smiles
     written = write_smiles(smiles, out, getattr(args, "valid_only", False))
     valid = sum(s is not None for s in smiles)
-    print(f"wrote {written} lines to {out}: {valid} of {len(smiles)} graphs ({100 * valid / len(smiles):.1f}%) "
-          f"are valid molecules")
+    line = f"wrote {written} lines to {out}: {valid} of {len(smiles)} graphs ({100 * valid / len(smiles):.1f}%) are valid molecules"
+    if correct:
+        before = sum(s is not None for s in drawn)
+        line += f" after valency correction ({before}, {100 * before / len(drawn):.1f}%, without it)"
+    print(line)
     return 0
