@@ -13,7 +13,7 @@ from ganforge.data.molecules import MoleculeGraphs
 from ganforge.diagnostics.monitor import Monitor
 from ganforge.engine import Trainer
 from ganforge.games.molgan import draw_graphs
-from ganforge.molecules.graphs import Vocabulary, one_hot_flat
+from ganforge.molecules.graphs import Vocabulary, graph_to_smiles, one_hot_flat, smiles_to_graph
 from ganforge.molecules.metrics import INVALID
 from ganforge.molecules.smiles import graphs_from_smiles
 from ganforge.nets.molgan import MolGANGenerator, RelationalGCN, gumbel_graph, split_graph
@@ -228,3 +228,24 @@ def test_collapse_check_counts_one_molecule_in_two_atom_orders_as_a_duplicate(mo
     assert (fake == fake[:1]).all()  # canonical re-encoding: one point
     monitor = Monitor("wasserstein", console=False)
     assert [a.name for a in monitor.check_samples(real, fake, step=1)] == ["mode-collapse"]
+
+
+def test_collapse_check_keeps_a_drawn_nitro_group_that_rdkit_writes_charged(monkeypatch):
+    # N(=O)=O passes RDKit's sanitisation as C[N+](=O)[O-]: valid, but N+ and O- are outside C,N,O,F
+    tr = Trainer(_cfg(), dataset=_data())
+    nodes = torch.tensor([1, 2, 3, 3, 0, 0, 0, 0, 0])
+    adj = torch.zeros(9, 9, dtype=torch.int64)
+    for i, j, order in [(0, 1, 1), (1, 2, 2), (1, 3, 2)]:
+        adj[i, j] = adj[j, i] = order
+    assert graph_to_smiles(adj, nodes, VOCAB) == "C[N+](=O)[O-]"
+    ethanol = smiles_to_graph("CCO", VOCAB)
+
+    def draws(G, n, z_dim, generator, tau=1.0, batch=1000):  # nitromethane and ethanol, alternating
+        pick = torch.arange(n) % 2 == 0
+        return (torch.where(pick[:, None, None], adj, ethanol[0]), torch.where(pick[:, None], nodes, ethanol[1]))
+
+    monkeypatch.setattr("ganforge.games.molgan.draw_graphs", draws)
+    real, fake = tr.game.collapse_batches(tr, 10, torch.Generator().manual_seed(0), torch.Generator())
+    assert fake.shape == (10, VOCAB.flat_dim)
+    assert torch.equal(fake[0], one_hot_flat(adj[None], nodes[None], VOCAB)[0])  # kept as drawn
+    assert torch.equal(fake[1], one_hot_flat(ethanol[0][None], ethanol[1][None], VOCAB)[0])

@@ -186,21 +186,32 @@ class MolGANGame(Game):
         order), as the real ones are, so that one molecule drawn with its atoms in two orders is
         one point, not two: duplicates then measure uniqueness, which is how molecule GANs
         collapse (MolGAN: 10.4% unique). Invalid graphs are left out (validity is its own
-        statistic); with fewer than two valid ones, the drawn graphs are compared as they are.
+        statistic); with fewer than two valid ones, the drawn graphs are compared as they are. A
+        valid molecule whose canonical form leaves the vocabulary (RDKit writes a drawn N(=O)=O as
+        the charge-separated nitro group [N+](=O)[O-]) keeps its drawn graph.
         """
-        from ganforge.molecules.graphs import one_hot_flat, smiles_to_graph
+        from ganforge.molecules.graphs import GraphError, one_hot_flat, smiles_to_graph
 
-        def canonical(smiles):
-            graphs = [smiles_to_graph(s, self.vocab) for s in smiles if s]
+        def encoded(smiles, drawn=None):
+            graphs = []
+            for k, s in enumerate(smiles):
+                try:
+                    graphs.append(smiles_to_graph(s, self.vocab))
+                except GraphError:
+                    if drawn is None:
+                        raise
+                    graphs.append((drawn[0][k], drawn[1][k]))
             return one_hot_flat(torch.stack([a for a, _ in graphs]), torch.stack([x for _, x in graphs]), self.vocab)
 
         pick = torch.randperm(len(self.data), generator=g_real)[:n]
-        real = canonical([self.data.smiles[i] for i in pick.tolist()])
+        real = encoded([self.data.smiles[i] for i in pick.tolist()])
         G = tr.ema_nets.get("G", tr.G)
         adj, nodes = draw_graphs(G, len(pick), tr.cfg.model.z_dim, g_fake)
-        smiles = [s for s in graphs_to_smiles(adj, nodes, self.vocab) if s]
-        fake = canonical(smiles) if len(smiles) >= 2 else one_hot_flat(adj, nodes, self.vocab)
-        return real, fake
+        drawn = graphs_to_smiles(adj, nodes, self.vocab)
+        valid = [k for k, s in enumerate(drawn) if s]
+        if len(valid) < 2:
+            return real, one_hot_flat(adj, nodes, self.vocab)
+        return real, encoded([drawn[k] for k in valid], (adj[valid], nodes[valid]))
 
     def save_samples(self, tr, path, n: int = 24):
         """A grid of ``n`` drawn graphs as molecules (RDKit drawing), invalid ones marked."""
