@@ -15,6 +15,11 @@ reported beside the raw ones (same G, same total training time).
     python benchmarks/bench_modes.py --presets ring8 grid25 --seeds 0 1 2 3 4 --budget 60 --drs-seconds 10
     python benchmarks/bench_modes.py --presets grid25 --seeds 0 1 2 --budget 0 --steps 10000 \
         --set data.clusters=25 --set model.conditional=true --set model.pack=1
+    python benchmarks/bench_modes.py --presets ring8 --seeds 9 --budget 0 --steps 2800 --trace 50 \
+        --set data.clusters=8 --set model.conditional=true --set model.pack=1
+
+With ``--trace N`` a run also prints, every N rounds, the coverage of G and G_ema and the largest
+|D logit| and gradient norms of the last N rounds: how a run got where it ends.
 """
 
 from __future__ import annotations
@@ -32,14 +37,25 @@ from ganforge.metrics.modes import mode_coverage
 from ganforge.presets import load_preset
 
 
+TRACED = ("real_logit", "fake_logit", "d_grad_norm", "g_grad_norm")  # round statistics --trace follows
+
+
 def run_one(preset: str, seed: int, budget: float, steps: int, overrides: list[str],
-            drs_seconds: float = 0.0, drs_quantile: float = 1.0) -> dict:
+            drs_seconds: float = 0.0, drs_quantile: float = 1.0, trace: int = 0) -> dict:
     cfg = load_preset(preset).with_overrides([f"train.seed={seed}", "train.device=cpu", *overrides])
     trainer = Trainer(cfg)
     t0 = time.perf_counter()
     gan_budget = budget - drs_seconds
+    peak: dict[str, float] = {}
     while (time.perf_counter() - t0 < gan_budget) if budget else trainer.step_count < steps:
-        trainer.step()
+        stats = trainer.step()
+        if trace:
+            for k in TRACED:
+                if k in stats:
+                    peak[k] = max(peak.get(k, 0.0), abs(float(stats[k])))
+            if trainer.step_count % trace == 0:
+                print(trace_line(trainer, seed, peak), flush=True)
+                peak = {}
     if drs_seconds:
         D_ratio = fit_density_ratio(trainer, seconds=drs_seconds)
     elapsed = time.perf_counter() - t0
@@ -67,6 +83,9 @@ def main() -> None:
     ap.add_argument("--drs-quantile", type=float, default=0.99,
                     help="rejection threshold M as a quantile of the logits (default 0.99; 1: the maximum, exact "
                          "DRS, which can keep almost nothing when a few samples get extreme logits)")
+    ap.add_argument("--trace", type=int, default=0,
+                    help="every this many rounds print G's and G_ema's coverage and the largest |D logit| and "
+                         "gradient norms of those rounds (0: off; the samples drawn do not touch training)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--set", dest="overrides", action="append", default=[], help="extra section.key=value")
     args = ap.parse_args()
@@ -80,7 +99,7 @@ def main() -> None:
     for preset in args.presets:
         for seed in args.seeds:
             r = run_one(preset, seed, args.budget, args.steps, args.overrides, args.drs_seconds,
-                        args.drs_quantile)
+                        args.drs_quantile, args.trace)
             rows.append(r)
             cells = []
             for key in keys:
@@ -96,6 +115,21 @@ def main() -> None:
             runs = [r for r in rows if r["preset"] == preset and key in r]
             if runs:
                 print(f"{preset} {key}: " + spread(runs, key))
+
+
+def trace_line(trainer: Trainer, seed: int, peak: dict[str, float]) -> str:
+    """One --trace line: the round, modes / HQ% / rev-KL of G and G_ema on 2,500 samples drawn with
+    the final evaluation's seed, then the peaks of ``TRACED`` since the last line."""
+    cells = [f"  round {trainer.step_count:>6}"]
+    for ema in (False, True):
+        if ema and trainer.G_ema is None:
+            continue
+        x = trainer.generate(2500, ema=ema, generator=torch.Generator().manual_seed(1000 + seed))  # (2500, 2)
+        m = mode_coverage(x, trainer.data.centers, trainer.data.std)
+        cells.append(f"{'G_ema' if ema else 'G'} {m.modes_captured}/{m.n_modes} {100 * m.hq_fraction:5.1f} "
+                     f"{m.reverse_kl:.3f}")
+    cells.append("max " + " ".join(f"|{k}| {v:.3g}" for k, v in peak.items()))
+    return " | ".join(cells)
 
 
 def spread(runs: list[dict], key: str) -> str:
