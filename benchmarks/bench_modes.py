@@ -36,7 +36,6 @@ from ganforge.engine.rejection import fit_density_ratio, rejection_sample
 from ganforge.metrics.modes import mode_coverage
 from ganforge.presets import load_preset
 
-
 TRACED = ("real_logit", "fake_logit", "d_grad_norm", "g_grad_norm")  # round statistics --trace follows
 
 
