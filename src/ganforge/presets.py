@@ -150,7 +150,11 @@ _MOLGAN_QM9 = {
 PRESETS: dict[str, tuple[str, dict]] = {
     "ring8": (
         "8 Gaussians on a circle of radius 1, std 0.01 (PacGAN benchmark); PacGAN2 maxout D, EMA of G",
-        # PacGAN's packing and maxout D (Lin et al. 2018) with an EMA of G: 8/8 modes, 93-95% HQ in 60 s
+        # PacGAN's packing and maxout D (Lin et al. 2018) with an EMA of G: 8/8 modes, 93-95% HQ in 60 s.
+        # Sharper on most seeds but not all: self-conditioning (Liu et al. 2020) with gradient-norm clipping
+        # (Pascanu et al. 2013), --set data.clusters=8 --set model.conditional=true --set model.pack=1
+        # --set optim.grad_clip=1: its G_ema has 8/8 modes and >= 98% HQ on 13 seeds of 15, and a round costs
+        # 1.6-1.7x a round of this recipe (docs/benchmarks.md, "ring8: why seed 9 collapsed")
         {**_MLP_2D, "data.name": "ring8", "model.pack": 2, "model.d_maxout": 5, "model.d_width": 200,
          "optim.ema": 0.99, "train.steps": 3000},
     ),
