@@ -20,28 +20,25 @@ SMILES_SUFFIXES = (".smi", ".txt")
 MAX_SAMPLES = 1_000_000  # graphs per call
 
 
-def sample_smiles(path_or_run, n: int, seed: int = 0, ema: bool = True,
-                  correct: bool = False) -> list[str | None] | tuple[list[str | None], list[str | None]]:
-    """``n`` SMILES (None where the graph is not a molecule) from a run's latest checkpoint.
-
-    With ``correct``: (the drawn graphs' SMILES, the same graphs' SMILES after MoFlow's valency
-    correction, :mod:`ganforge.molecules.correct`).
-    """
+def draw_run_graphs(path_or_run, n: int, seed: int = 0, ema: bool = True):
+    """``n`` graphs drawn from a run's latest checkpoint: (adj (n, N, N), nodes (n, N), vocabulary)."""
     from ganforge.engine.generator import load_networks
-    from ganforge.games.molgan import draw_graphs, graphs_to_smiles, vocabulary
+    from ganforge.games.molgan import draw_graphs, vocabulary
 
     cfg, _, nets = load_networks(path_or_run)
     if cfg.model.game != "molgan":
         raise ConfigError(f"{path_or_run} is a model.game {cfg.model.game!r} run; SMILES come from molgan runs")
     G = nets.get("G_ema") if ema and "G_ema" in nets else nets["G"]
     adj, nodes = draw_graphs(G, n, cfg.model.z_dim, torch.Generator().manual_seed(seed))
-    vocab = vocabulary(cfg)
-    drawn = graphs_to_smiles(adj, nodes, vocab)
-    if not correct:
-        return drawn
-    from ganforge.molecules.correct import correct_graphs
+    return adj, nodes, vocabulary(cfg)
 
-    return drawn, graphs_to_smiles(*correct_graphs(adj, nodes, vocab), vocab)
+
+def sample_smiles(path_or_run, n: int, seed: int = 0, ema: bool = True) -> list[str | None]:
+    """``n`` SMILES (None where the graph is not a molecule) from a run's latest checkpoint."""
+    from ganforge.games.molgan import graphs_to_smiles
+
+    adj, nodes, vocab = draw_run_graphs(path_or_run, n, seed, ema)
+    return graphs_to_smiles(adj, nodes, vocab)
 
 
 def write_smiles(smiles: list[str | None], out: str | Path, valid_only: bool = False) -> int:
@@ -62,10 +59,13 @@ def run_sample(args) -> int:
         raise RunDirError(f"{out} already exists; use --overwrite to replace it")
     if not 1 <= args.n <= MAX_SAMPLES:
         raise ConfigError(f"-n must be between 1 and {MAX_SAMPLES}, got {args.n}")
+    from ganforge.games.molgan import graphs_to_smiles
+    from ganforge.molecules.correct import correct_graphs
+
+    adj, nodes, vocab = draw_run_graphs(args.run, args.n, args.seed, ema=not args.no_ema)
+    drawn = graphs_to_smiles(adj, nodes, vocab)
     correct = getattr(args, "correct", False)
-    smiles = sample_smiles(args.run, args.n, args.seed, ema=not args.no_ema, correct=correct)
-    if correct:
-        drawn, smiles = smiles
+    smiles = graphs_to_smiles(*correct_graphs(adj, nodes, vocab), vocab) if correct else drawn
     written = write_smiles(smiles, out, getattr(args, "valid_only", False))
     valid = sum(s is not None for s in smiles)
     line = f"wrote {written} lines to {out}: {valid} of {len(smiles)} graphs ({100 * valid / len(smiles):.1f}%) are valid molecules"
