@@ -63,23 +63,12 @@ def correct_graph(adj: torch.Tensor, nodes: torch.Tensor, vocab: Vocabulary) -> 
 
 def _largest_fragment(adj: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
     """(N,) bool: the atoms of the largest connected fragment (the one with the lowest atom on ties)."""
-    seen = torch.zeros_like(present)
-    best = torch.zeros_like(present)
-    for start in range(len(present)):
-        if not present[start] or seen[start]:
-            continue
-        part = torch.zeros_like(present)
-        stack = [start]
-        while stack:
-            i = stack.pop()
-            if part[i]:
-                continue
-            part[i] = True
-            stack.extend(int(j) for j in torch.nonzero(adj[i] > 0).flatten() if not part[j])
-        seen |= part
-        if part.sum() > best.sum():
-            best = part
-    return best
+    from scipy.sparse.csgraph import connected_components
+
+    _, labels = connected_components((adj > 0).numpy(), directed=False)
+    labels = torch.from_numpy(labels).long()  # (N,) fragment of each node
+    size = torch.bincount(labels[present], minlength=len(labels))[labels] * present  # (N,) 0 for no atom
+    return present & (labels == labels[int(size.argmax())])  # argmax: the first of the largest
 
 
 def correct_graphs(adj: torch.Tensor, nodes: torch.Tensor, vocab: Vocabulary) -> tuple[torch.Tensor, torch.Tensor]:
